@@ -1,0 +1,36 @@
+# The course's commands. Each one sets itself up: a .venv with the pinned dependencies is
+# created (or refreshed when pyproject.toml or the constraints change) before it runs.
+#
+#   make book      build the website into _build/html
+#   make test      run the whole test suite (rnnlib, notebooks, assignments, grading, site)
+#   make release   regenerate exercises/ (student notebooks) from solutions/
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONSTRAINTS := requirements/constraints.txt
+
+.PHONY: setup book test release clean
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	PIP_CONSTRAINT=$(abspath $(CONSTRAINTS)) $(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+book: setup
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo ""
+	@echo "Site built. Open: $(CURDIR)/_build/html/index.html"
+
+test: setup
+	$(BIN)/python -m pytest
+
+release: setup
+	$(BIN)/python -m scripts.release
+
+clean:
+	rm -rf _build

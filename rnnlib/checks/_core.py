@@ -1,0 +1,213 @@
+"""What every checker shares: drawing cases, running the student's code, comparing, failing.
+
+A checker's job is to say *what* is wrong in a sentence a stuck student can act on. The
+pieces here keep that consistent:
+
+* :class:`CheckFailed` is the one exception a checker raises (an ``AssertionError``, so
+  nbgrader and pytest treat it as a failed test) and its message is the feedback;
+* :func:`call_student` runs the student's function with rnnlib's references blocked and turns
+  crashes into messages (``NotImplementedError`` is passed through unchanged, so an untouched
+  exercise fails with the error a student expects);
+* :func:`case_seeds` gives visible seeds, or hidden ones (plus the instructor's
+  ``RNNLIB_GRADING_SEED``) so that hidden tests stay real tests in a public repository;
+* the comparison helpers use numpy functions captured when rnnlib was imported: replacing
+  ``np.allclose`` or ``np.testing.assert_allclose`` later changes nothing here.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from rnnlib._guard import ReferenceUsedError, references_blocked
+
+# Private references, bound at import time (before any student cell runs).
+_abs = np.abs
+_max = np.max
+_isfinite = np.isfinite
+_all = np.all
+_asarray = np.asarray
+_argmax = np.argmax
+_unravel = np.unravel_index
+_array_equal = np.array_equal
+_ndarray = np.ndarray
+
+GRADING_SEED_ENV = "RNNLIB_GRADING_SEED"
+VISIBLE_SEEDS = (0, 1, 2)
+HIDDEN_SEEDS = (1009, 2027, 3041)
+
+__all__ = [
+    "CheckFailed",
+    "GRADING_SEED_ENV",
+    "call_student",
+    "case_seeds",
+    "close",
+    "max_abs_diff",
+    "require_array",
+    "require_close",
+    "fmt_shape",
+]
+
+
+class CheckFailed(AssertionError):
+    """A checker found a problem; the message says what and where."""
+
+
+def case_seeds(hidden=False):
+    """Seeds for the random cases of a check.
+
+    Parameters
+    ----------
+    hidden : bool
+        ``False`` for the visible tests (fixed, public seeds). ``True`` for hidden tests:
+        other fixed seeds, plus one derived from the environment variable
+        ``RNNLIB_GRADING_SEED`` when an instructor sets it for grading.
+
+    Returns
+    -------
+    tuple of int
+    """
+    if not hidden:
+        return VISIBLE_SEEDS
+    seeds = list(HIDDEN_SEEDS)
+    env = os.environ.get(GRADING_SEED_ENV, "").strip()
+    if env:
+        try:
+            seeds.append(int(env) % (2**32))
+        except ValueError:
+            seeds.append(sum(env.encode()) * 7919 % (2**32))
+    return tuple(seeds)
+
+
+def fmt_shape(x):
+    """Describe the shape (or type) of a value for a message."""
+    if isinstance(x, _ndarray):
+        return str(tuple(x.shape))
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of length {len(x)}"
+    return f"a {type(x).__name__}"
+
+
+def call_student(fn, *args, name=None, **kwargs):
+    """Call a student's function with the rnnlib references blocked.
+
+    Parameters
+    ----------
+    fn : callable
+        The student's function.
+    *args, **kwargs
+        Passed to ``fn``. Arrays are copied, so an in-place edit by the student cannot change
+        the inputs the reference sees.
+    name : str, optional
+        Name used in messages (default ``fn.__name__``).
+
+    Returns
+    -------
+    Whatever ``fn`` returns.
+
+    Raises
+    ------
+    NotImplementedError
+        Unchanged, when the exercise is not written yet.
+    CheckFailed
+        When ``fn`` calls the reference or raises anything else.
+    """
+    name = name or getattr(fn, "__name__", "your function")
+    if not callable(fn):
+        raise CheckFailed(f"{name} should be a function, but it is {fmt_shape(fn)}.")
+    args = [a.copy() if isinstance(a, _ndarray) else a for a in args]
+    try:
+        with references_blocked():
+            return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except ReferenceUsedError as err:
+        raise CheckFailed(f"{name}: {err}") from None
+    except Exception as err:  # noqa: BLE001 - every crash becomes feedback
+        shapes = ", ".join(fmt_shape(a) for a in args)
+        hint = ""
+        if isinstance(err, ValueError) and "matmul" in str(err):
+            hint = (
+                " The matrix shapes do not line up: rows are examples, so a weight stored as "
+                "(out, in) multiplies from the right as `x @ W.T`."
+            )
+        raise CheckFailed(
+            f"{name} raised {type(err).__name__}: {err} (called with arguments of shapes "
+            f"{shapes}).{hint}"
+        ) from err
+
+
+def max_abs_diff(a, b):
+    """Largest absolute difference between two equally shaped arrays."""
+    return float(_max(_abs(_asarray(a, dtype=float) - _asarray(b, dtype=float))))
+
+
+def close(a, b, rtol=1e-7, atol=1e-9):
+    """``True`` when ``a`` and ``b`` have one shape and agree to the tolerances."""
+    a = _asarray(a)
+    b = _asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.size == 0:
+        return True
+    if not _all(_isfinite(a)):
+        return False
+    diff = _abs(a.astype(float) - b.astype(float))
+    return bool(_all(diff <= atol + rtol * _abs(b.astype(float))))
+
+
+def require_array(value, expected_shape, what, dtype_kind=None):
+    """Fail unless ``value`` is an ndarray of ``expected_shape`` (and dtype kind, if given).
+
+    Parameters
+    ----------
+    value : object
+        What the student returned.
+    expected_shape : tuple of int
+    what : str
+        How to call it in the message, e.g. ``"h_t (your return value)"``.
+    dtype_kind : str, optional
+        ``"i"`` for integers, ``"f"`` for floats, ``"b"`` for booleans.
+    """
+    if not isinstance(value, _ndarray):
+        raise CheckFailed(
+            f"{what} should be a numpy array of shape {tuple(expected_shape)}, "
+            f"but it is {fmt_shape(value)}."
+        )
+    if tuple(value.shape) != tuple(expected_shape):
+        hint = ""
+        if tuple(value.shape) == tuple(expected_shape)[::-1] and len(expected_shape) == 2:
+            hint = " It looks transposed."
+        raise CheckFailed(
+            f"{what} has shape {tuple(value.shape)}, expected {tuple(expected_shape)}.{hint}"
+        )
+    if dtype_kind is not None:
+        kinds = {"i": "an integer", "f": "a floating-point", "b": "a boolean"}
+        ok = value.dtype.kind in ("iu" if dtype_kind == "i" else dtype_kind)
+        if not ok:
+            raise CheckFailed(
+                f"{what} should have {kinds[dtype_kind]} dtype, but its dtype is {value.dtype}."
+            )
+
+
+def first_mismatch(a, b, rtol=1e-7, atol=1e-9):
+    """Index of the entry where ``a`` and ``b`` differ most, as a tuple."""
+    diff = _abs(_asarray(a, dtype=float) - _asarray(b, dtype=float)) - rtol * _abs(
+        _asarray(b, dtype=float)
+    )
+    return tuple(int(i) for i in _unravel(_argmax(diff), diff.shape))
+
+
+def require_close(value, expected, what, rtol=1e-7, atol=1e-9, context=""):
+    """Fail unless ``value`` has the right shape and values; the message says where it differs."""
+    require_array(value, expected.shape, what)
+    if close(value, expected, rtol, atol):
+        return
+    if not _all(_isfinite(value)):
+        raise CheckFailed(f"{what} contains NaN or inf values.{context}")
+    idx = first_mismatch(value, expected, rtol, atol)
+    raise CheckFailed(
+        f"{what} has the right shape but wrong values: at index {idx} you have "
+        f"{float(value[idx]):.6g}, the correct value is {float(expected[idx]):.6g} "
+        f"(largest difference {max_abs_diff(value, expected):.3g}).{context}"
+    )

@@ -1,0 +1,192 @@
+"""The vanilla (Elman) RNN: one step and a whole sequence, each forward beside its backward.
+
+Letters used throughout rnnlib: ``T`` time steps, ``B`` examples in a batch, ``D`` input size,
+``H`` hidden size, ``O`` output size (``V`` when the outputs are a vocabulary).
+
+The recurrence, for one example written with column vectors, is
+
+    h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)
+
+and for a batch stored as rows (``x_t`` is ``(B, D)``) it is the same formula transposed:
+
+    h_t = tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)
+
+Weights are stored as ``Wxh (H, D)`` and ``Whh (H, H)``, the layout of PyTorch's
+``nn.RNN.weight_ih_l0`` and ``weight_hh_l0``. Sequences are time-major: ``x`` is ``(T, B, D)``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnlib._guard import reference
+
+__all__ = [
+    "StepCache",
+    "SequenceCache",
+    "rnn_step_forward",
+    "rnn_step_backward",
+    "rnn_forward",
+    "rnn_backward",
+]
+
+
+class StepCache(NamedTuple):
+    """What :func:`rnn_step_backward` needs from :func:`rnn_step_forward`."""
+
+    x_t: np.ndarray  # (B, D)
+    h_prev: np.ndarray  # (B, H)
+    h_t: np.ndarray  # (B, H)
+    Wxh: np.ndarray  # (H, D)
+    Whh: np.ndarray  # (H, H)
+
+
+class SequenceCache(NamedTuple):
+    """What :func:`rnn_backward` needs from :func:`rnn_forward`."""
+
+    x: np.ndarray  # (T, B, D)
+    h0: np.ndarray  # (B, H)
+    hs: np.ndarray  # (T, B, H)
+    Wxh: np.ndarray  # (H, D)
+    Whh: np.ndarray  # (H, H)
+
+
+@reference
+def rnn_step_forward(x_t, h_prev, Wxh, Whh, bh):
+    """One step of a vanilla RNN: ``h_t = tanh(W_xh x_t + W_hh h_prev + b_h)``.
+
+    Parameters
+    ----------
+    x_t : (B, D) ndarray
+        Input at this time step, one row per example.
+    h_prev : (B, H) ndarray
+        Hidden state from the previous step.
+    Wxh : (H, D) ndarray
+        Input-to-hidden weights.
+    Whh : (H, H) ndarray
+        Hidden-to-hidden (recurrent) weights.
+    bh : (H,) ndarray
+        Hidden bias.
+
+    Returns
+    -------
+    h_t : (B, H) ndarray
+        The new hidden state.
+    cache : StepCache
+    """
+    h_t = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)
+    return h_t, StepCache(x_t, h_prev, h_t, Wxh, Whh)
+
+
+@reference
+def rnn_step_backward(dh_t, cache):
+    """Backward pass of :func:`rnn_step_forward`.
+
+    Parameters
+    ----------
+    dh_t : (B, H) ndarray
+        Gradient of the loss with respect to ``h_t``.
+    cache : StepCache
+        From the matching forward call.
+
+    Returns
+    -------
+    dx_t : (B, D) ndarray
+    dh_prev : (B, H) ndarray
+    dWxh : (H, D) ndarray
+    dWhh : (H, H) ndarray
+    dbh : (H,) ndarray
+    """
+    # tanh'(z) = 1 - tanh(z)^2, and tanh(z) is h_t, which the forward kept.
+    dz = dh_t * (1.0 - cache.h_t**2)
+    dx_t = dz @ cache.Wxh
+    dh_prev = dz @ cache.Whh
+    # Each example in the batch contributes to the shared weights: the products sum over B.
+    dWxh = dz.T @ cache.x_t
+    dWhh = dz.T @ cache.h_prev
+    dbh = dz.sum(axis=0)
+    return dx_t, dh_prev, dWxh, dWhh, dbh
+
+
+@reference
+def rnn_forward(x, h0, Wxh, Whh, bh):
+    """Run a vanilla RNN over a whole sequence, returning every hidden state.
+
+    Parameters
+    ----------
+    x : (T, B, D) ndarray
+        Inputs, time-major.
+    h0 : (B, H) ndarray
+        Initial hidden state.
+    Wxh : (H, D) ndarray
+    Whh : (H, H) ndarray
+    bh : (H,) ndarray
+
+    Returns
+    -------
+    hs : (T, B, H) ndarray
+        ``hs[t]`` is the hidden state after reading ``x[t]``.
+    cache : SequenceCache
+    """
+    T, B, D = x.shape
+    H = Whh.shape[0]
+    # The input term W_xh x_t does not depend on the previous state, so all T of them are
+    # computed in one (T*B, D) @ (D, H) product before the loop; only the recurrent term
+    # has to wait for h_{t-1}.
+    pre = (x.reshape(T * B, D) @ Wxh.T).reshape(T, B, H)
+    pre += bh
+    hs = np.empty_like(pre)
+    h = h0
+    for t in range(T):
+        # Same formula as rnn_step_forward, written into the preallocated output.
+        h = np.tanh(pre[t] + h @ Whh.T, out=hs[t])
+    return hs, SequenceCache(x, h0, hs, Wxh, Whh)
+
+
+@reference
+def rnn_backward(dhs, cache):
+    """Backpropagation through time for :func:`rnn_forward`.
+
+    Parameters
+    ----------
+    dhs : (T, B, H) ndarray
+        Upstream gradient on every hidden state (for example from an output layer).
+    cache : SequenceCache
+
+    Returns
+    -------
+    dx : (T, B, D) ndarray
+    dh0 : (B, H) ndarray
+    dWxh : (H, D) ndarray
+    dWhh : (H, H) ndarray
+    dbh : (H,) ndarray
+
+    Notes
+    -----
+    Two paths lead into ``h_t``: the upstream gradient ``dhs[t]`` and the gradient that flows
+    back from ``h_{t+1}``. The loop walks time backwards adding the two. Because the same
+    weights are used at every step, their gradient is the *sum over t* of what
+    :func:`rnn_step_backward` returns at each step; instead of adding T small products we keep
+    each step's ``dz_t`` and do that sum as one large matrix product after the loop (same
+    numbers, far fewer Python calls).
+    """
+    x, h0, hs, Wxh, Whh = cache
+    T, B, D = x.shape
+    H = Whh.shape[0]
+    dzs = np.empty_like(hs)  # dz_t = dL/d(pre-activation) at every step
+    dh_next = np.zeros_like(h0)  # nothing flows back into h_T from the future
+    for t in range(T - 1, -1, -1):
+        dh = dhs[t] + dh_next  # the two paths into h_t
+        np.multiply(dh, 1.0 - hs[t] ** 2, out=dzs[t])
+        dh_next = dzs[t] @ Whh
+    dh0 = dh_next
+
+    dz_flat = dzs.reshape(T * B, H)
+    # h_{t-1} for t = 0..T-1 is h0 followed by hs[0..T-2].
+    h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * B, H)
+    dx = (dz_flat @ Wxh).reshape(T, B, D)
+    dWxh = dz_flat.T @ x.reshape(T * B, D)  # = sum_t dz_t.T @ x_t
+    dWhh = dz_flat.T @ h_prev  # = sum_t dz_t.T @ h_{t-1}
+    dbh = dz_flat.sum(axis=0)
+    return dx, dh0, dWxh, dWhh, dbh

@@ -1,0 +1,210 @@
+"""The RNN checkers: a correct function passes; each plausible mistake fails with a message that
+names it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rnnlib
+from rnnlib.checks import (
+    CheckFailed,
+    check_rnn_backward,
+    check_rnn_forward,
+    check_rnn_step_backward,
+    check_rnn_step_forward,
+)
+
+step_ref = rnnlib.rnn_step_forward.__wrapped__
+step_back_ref = rnnlib.rnn_step_backward.__wrapped__
+forward_ref = rnnlib.rnn_forward.__wrapped__
+backward_ref = rnnlib.rnn_backward.__wrapped__
+
+
+def _fails(check, *fns, words):
+    with pytest.raises(CheckFailed) as err:
+        check(*fns)
+    msg = str(err.value)
+    for w in words:
+        assert w.lower() in msg.lower(), f"{w!r} not in message: {msg}"
+    return msg
+
+
+# --- rnn_step_forward -------------------------------------------------------------------------
+
+def good_step(x_t, h_prev, Wxh, Whh, bh):
+    h = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)
+    return h, (x_t, h_prev, h, Wxh, Whh)
+
+
+def test_correct_step_passes_visible_and_hidden(capsys):
+    check_rnn_step_forward(good_step)
+    check_rnn_step_forward(good_step, hidden=True)
+    assert "all checks passed" in capsys.readouterr().out
+
+
+def test_step_without_bias_is_named():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        return np.tanh(x_t @ Wxh.T + h_prev @ Whh.T), None
+    _fails(check_rnn_step_forward, f, words=["ignores the bias"])
+
+
+def test_step_with_recurrent_weight_transposed_is_named():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        return np.tanh(x_t @ Wxh.T + h_prev @ Whh + bh), None
+    _fails(check_rnn_step_forward, f, words=["Whh.T"])
+
+
+def test_step_with_input_weight_untransposed_explains_the_shapes():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        return np.tanh(x_t @ Wxh + h_prev @ Whh.T + bh), None
+    _fails(check_rnn_step_forward, f, words=["x @ W.T"])
+
+
+def test_step_with_sigmoid_is_named():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        return 1 / (1 + np.exp(-(x_t @ Wxh.T + h_prev @ Whh.T + bh))), None
+    _fails(check_rnn_step_forward, f, words=["sigmoid", "tanh"])
+
+
+def test_step_without_nonlinearity_is_named():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        return x_t @ Wxh.T + h_prev @ Whh.T + bh, None
+    _fails(check_rnn_step_forward, f, words=["without tanh"])
+
+
+def test_step_ignoring_previous_state_is_named():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        return np.tanh(x_t @ Wxh.T + bh), None
+    _fails(check_rnn_step_forward, f, words=["ignores the previous state"])
+
+
+def test_step_returning_only_h_says_to_return_a_pair():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        return np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)
+    _fails(check_rnn_step_forward, f, words=["pair", "cache"])
+
+
+def test_step_with_wrong_shape_says_expected_and_got():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        h = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)
+        return h.T, None
+    _fails(check_rnn_step_forward, f, words=["shape", "expected"])
+
+
+def test_step_calling_the_reference_is_refused():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        return rnnlib.rnn_step_forward(x_t, h_prev, Wxh, Whh, bh)
+    _fails(check_rnn_step_forward, f, words=["reference", "yourself"])
+
+
+def test_step_not_written_raises_not_implemented():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        raise NotImplementedError()
+    with pytest.raises(NotImplementedError):
+        check_rnn_step_forward(f)
+
+
+def test_replacing_numpy_comparisons_does_not_fool_the_checker(monkeypatch):
+    monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
+    monkeypatch.setattr(np.testing, "assert_allclose", lambda *a, **k: None)
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        return np.zeros((x_t.shape[0], Whh.shape[0])), None
+    with pytest.raises(CheckFailed):
+        check_rnn_step_forward(f)
+
+
+# --- rnn_forward ------------------------------------------------------------------------------
+
+def good_forward(x, h0, Wxh, Whh, bh):
+    hs, h = [], h0
+    for t in range(x.shape[0]):
+        h, _ = good_step(x[t], h, Wxh, Whh, bh)
+        hs.append(h)
+    return np.stack(hs), None
+
+
+def test_correct_forward_passes_visible_and_hidden():
+    check_rnn_forward(good_forward)
+    check_rnn_forward(good_forward, hidden=True)
+
+
+def test_forward_not_carrying_the_state_is_named():
+    def f(x, h0, Wxh, Whh, bh):
+        return np.stack([good_step(x[t], h0, Wxh, Whh, bh)[0] for t in range(x.shape[0])]), None
+    _fails(check_rnn_forward, f, words=["h0", "h_prev for the next step"])
+
+
+def test_forward_off_by_one_in_time_is_named():
+    def f(x, h0, Wxh, Whh, bh):
+        hs, h = [h0], h0
+        for t in range(x.shape[0] - 1):
+            h, _ = good_step(x[t], h, Wxh, Whh, bh)
+            hs.append(h)
+        return np.stack(hs), None
+    _fails(check_rnn_forward, f, words=["shifted", "hs[0]"])
+
+
+def test_forward_with_batch_and_time_swapped_reports_shape():
+    def f(x, h0, Wxh, Whh, bh):
+        hs, _ = good_forward(x, h0, Wxh, Whh, bh)
+        return hs.transpose(1, 0, 2), None
+    _fails(check_rnn_forward, f, words=["shape", "expected"])
+
+
+def test_forward_names_the_first_wrong_time_step():
+    def f(x, h0, Wxh, Whh, bh):
+        hs, _ = good_forward(x, h0, Wxh, Whh, bh)
+        hs = hs.copy()
+        hs[3:] *= 0.5
+        return hs, None
+    _fails(check_rnn_forward, f, words=["first differs at t = 3"])
+
+
+def test_forward_calling_the_reference_is_refused():
+    _fails(check_rnn_forward, lambda *a: rnnlib.rnn_forward(*a), words=["implement this yourself"])
+
+
+# --- backward ---------------------------------------------------------------------------------
+
+def test_correct_backwards_pass():
+    check_rnn_step_backward(step_ref, step_back_ref)
+    check_rnn_step_backward(step_ref, step_back_ref, hidden=True)
+    check_rnn_backward(forward_ref, backward_ref)
+    check_rnn_backward(forward_ref, backward_ref, hidden=True)
+
+
+def test_step_backward_with_transposed_weight_gradient_is_named():
+    def bad(dh, cache):
+        dx, dh_prev, dWxh, dWhh, dbh = step_back_ref(dh, cache)
+        return dx, dh_prev, dWxh, dWhh.T, dbh
+    _fails(check_rnn_step_backward, step_ref, bad, words=["dWhh", "transpose"])
+
+
+def test_step_backward_without_tanh_derivative_is_named():
+    def bad(dh, cache):
+        return (dh @ cache.Wxh, dh @ cache.Whh, dh.T @ cache.x_t, dh.T @ cache.h_prev, dh.sum(0))
+    _fails(check_rnn_step_backward, step_ref, bad, words=["1 - h_t**2"])
+
+
+def test_step_backward_with_wrong_sign_is_named():
+    def bad(dh, cache):
+        dx, dh_prev, dWxh, dWhh, dbh = step_back_ref(dh, cache)
+        return dx, dh_prev, dWxh, dWhh, -dbh
+    _fails(check_rnn_step_backward, step_ref, bad, words=["dbh", "sign"])
+
+
+def test_backward_forgetting_the_gradient_from_the_future_is_named():
+    def bad(dhs, cache):
+        x, h0, hs, Wxh, Whh = cache
+        T = x.shape[0]
+        hs_prev = np.concatenate([h0[None], hs[:-1]])
+        grads = [np.zeros_like(x), None, np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros(Whh.shape[0])]
+        for t in reversed(range(T)):
+            dz = dhs[t] * (1 - hs[t] ** 2)  # forgets dh_next
+            grads[0][t] = dz @ Wxh
+            grads[1] = dz @ Whh
+            grads[2] += dz.T @ x[t]
+            grads[3] += dz.T @ hs_prev[t]
+            grads[4] += dz.sum(0)
+        return tuple(grads)
+    _fails(check_rnn_backward, forward_ref, bad, words=["h_{t+1}", "last step"])
