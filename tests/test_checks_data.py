@@ -1,0 +1,289 @@
+"""Chapter 1 checkers: the right answer passes, each plausible mistake fails with its name."""
+import numpy as np
+import pytest
+
+from rnnlib import data
+from rnnlib.checks import (
+    CheckFailed,
+    check_char_vocab,
+    check_make_batches,
+    check_one_hot,
+    check_sliding_windows,
+)
+
+
+def _fails(check, fn, *words, hidden=False):
+    with pytest.raises(CheckFailed) as info:
+        check(fn, hidden=hidden)
+    msg = str(info.value)
+    for w in words:
+        assert w.lower() in msg.lower(), msg
+    return msg
+
+
+# --- char_vocab --------------------------------------------------------------------------------
+
+
+def good_char_vocab(text):
+    chars = sorted(set(text))
+    return chars, {c: i for i, c in enumerate(chars)}
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_char_vocab_correct_passes(hidden, capsys):
+    check_char_vocab(good_char_vocab, hidden=hidden)
+    assert "passed" in capsys.readouterr().out
+
+
+def test_char_vocab_not_sorted_first_appearance():
+    def f(text):
+        chars = list(dict.fromkeys(text))
+        return chars, {c: i for i, c in enumerate(chars)}
+
+    _fails(check_char_vocab, f, "not sorted", "first appearance")
+
+
+def test_char_vocab_with_duplicates():
+    def f(text):
+        chars = sorted(text)
+        return chars, {c: i for i, c in enumerate(chars)}
+
+    _fails(check_char_vocab, f, "not deduplicated")
+
+
+def test_char_vocab_returns_a_string():
+    def f(text):
+        chars = "".join(sorted(set(text)))
+        return chars, {c: i for i, c in enumerate(chars)}
+
+    _fails(check_char_vocab, f, "list")
+
+
+def test_char_vocab_index_not_inverse():
+    def f(text):
+        chars = sorted(set(text))
+        return chars, {c: i + 1 for i, c in enumerate(chars)}
+
+    _fails(check_char_vocab, f, "inverse")
+
+
+def test_char_vocab_returns_only_chars():
+    _fails(check_char_vocab, lambda text: sorted(set(text)), "pair")
+
+
+def test_char_vocab_calling_the_reference_is_refused():
+    _fails(check_char_vocab, lambda text: data.char_vocab(text), "implement this yourself")
+
+
+def test_char_vocab_untouched_raises_not_implemented():
+    def f(text):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        check_char_vocab(f)
+
+
+# --- one_hot -----------------------------------------------------------------------------------
+
+
+def good_one_hot(ids, V):
+    return (ids[..., None] == np.arange(V)).astype(float)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_one_hot_correct_passes(hidden):
+    check_one_hot(good_one_hot, hidden=hidden)
+
+
+def test_one_hot_on_the_first_axis():
+    _fails(check_one_hot, lambda ids, V: np.moveaxis(good_one_hot(ids, V), -1, 0), "axis", "last")
+
+
+def test_one_hot_uses_max_plus_one():
+    _fails(check_one_hot, lambda ids, V: good_one_hot(ids, int(ids.max()) + 1), "ids.max() + 1")
+
+
+def test_one_hot_integer_dtype():
+    _fails(check_one_hot, lambda ids, V: good_one_hot(ids, V).astype(int), "float")
+
+
+def test_one_hot_flattened():
+    _fails(check_one_hot, lambda ids, V: good_one_hot(ids.ravel(), V), "flattened")
+
+
+def test_one_hot_off_by_one_position():
+    _fails(check_one_hot, lambda ids, V: good_one_hot((ids + 1) % V, V), "entry")
+
+
+def test_one_hot_inverted():
+    _fails(check_one_hot, lambda ids, V: 1.0 - good_one_hot(ids, V), "swapped")
+
+
+# --- make_batches ------------------------------------------------------------------------------
+
+
+def good_make_batches(ids, T, B):
+    L = len(ids) // B
+    streams = ids[: B * L].reshape(B, L).T
+    n = (L - 1) // T
+    return streams[: n * T].reshape(n, T, B), streams[1 : n * T + 1].reshape(n, T, B)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_make_batches_correct_passes(hidden):
+    check_make_batches(good_make_batches, hidden=hidden)
+
+
+def test_make_batches_targets_not_shifted():
+    def f(ids, T, B):
+        x, _ = good_make_batches(ids, T, B)
+        return x, x.copy()
+
+    _fails(check_make_batches, f, "same as inputs", "shifted")
+
+
+def test_make_batches_targets_shifted_the_wrong_way():
+    def f(ids, T, B):
+        L = len(ids) // B
+        s = ids[: B * L].reshape(B, L).T
+        n = (L - 1) // T
+        return s[1 : n * T + 1].reshape(n, T, B), s[: n * T].reshape(n, T, B)
+
+    # Or the inputs right and the targets taken one step back.
+    def g(ids, T, B):
+        x, _ = good_make_batches(ids, T, B)
+        L = len(ids) // B
+        s = ids[: B * L].reshape(B, L).T
+        prev = np.concatenate([s[:1], s[:-1]])  # the character before each input
+        n = x.shape[0]
+        return x, prev[: n * T].reshape(n, T, B)
+
+    _fails(check_make_batches, f, "swapped", "wrong way")
+    _fails(check_make_batches, g, "wrong way")
+
+
+def test_make_batches_time_and_batch_swapped():
+    def f(ids, T, B):
+        x, y = good_make_batches(ids, T, B)
+        return x.transpose(0, 2, 1), y.transpose(0, 2, 1)
+
+    _fails(check_make_batches, f, "swapped", "time")
+
+
+def test_make_batches_interleaved_streams():
+    def f(ids, T, B):
+        L = len(ids) // B
+        s = ids[: B * L].reshape(L, B)  # column b is every B-th id: the classic mistake
+        n = (L - 1) // T
+        return s[: n * T].reshape(n, T, B), s[1 : n * T + 1].reshape(n, T, B)
+
+    _fails(check_make_batches, f, "interleaved", "contiguous")
+
+
+def test_make_batches_too_many_chunks():
+    def f(ids, T, B):
+        L = len(ids) // B
+        s = ids[: B * L].reshape(B, L).T
+        s = np.concatenate([s, s[:1]])  # pretend the stream is one longer
+        n = L // T
+        return s[: n * T].reshape(n, T, B), s[1 : n * T + 1].reshape(n, T, B)
+
+    _fails(check_make_batches, f, "chunks", "L - 1", hidden=True)
+
+
+def test_make_batches_overlapping_chunks_do_not_continue():
+    def f(ids, T, B):
+        x, y = good_make_batches(ids, T, B)
+        L = len(ids) // B
+        s = ids[: B * L].reshape(B, L).T
+        n = x.shape[0]
+        # Chunks start every T - 1 steps instead of every T: they overlap.
+        xs = np.stack([s[k * (T - 1) : k * (T - 1) + T] for k in range(n)])
+        ys = np.stack([s[k * (T - 1) + 1 : k * (T - 1) + T + 1] for k in range(n)])
+        return xs, ys
+
+    _fails(check_make_batches, f, "does not continue")
+
+
+def test_make_batches_float_output():
+    _fails(check_make_batches, lambda ids, T, B: tuple(a.astype(float) for a in good_make_batches(ids, T, B)), "integer")
+
+
+# --- sliding_windows ---------------------------------------------------------------------------
+
+
+def good_sliding_windows(series, window, horizon=1):
+    M = len(series) - window - horizon + 1
+    X = np.stack([series[i : i + window] for i in range(M)])
+    y = np.stack([series[i + window : i + window + horizon] for i in range(M)])
+    return X, y
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_sliding_windows_correct_passes(hidden):
+    check_sliding_windows(good_sliding_windows, hidden=hidden)
+
+
+def test_sliding_windows_missing_last_window():
+    def f(series, window, horizon=1):
+        X, y = good_sliding_windows(series, window, horizon)
+        return X[:-1], y[:-1]
+
+    _fails(check_sliding_windows, f, "last window")
+
+
+def test_sliding_windows_target_overlaps_window():
+    def f(series, window, horizon=1):
+        X, _ = good_sliding_windows(series, window, horizon)
+        y = np.stack([series[i + window - 1 : i + window - 1 + horizon] for i in range(len(X))])
+        return X, y
+
+    _fails(check_sliding_windows, f, "one step early")
+
+
+def test_sliding_windows_target_one_step_late():
+    def f(series, window, horizon=1):
+        X, y = good_sliding_windows(series, window, horizon)
+        return X[:-1], y[1:]  # windows 0..M-2 with the targets of windows 1..M-1
+
+    msg = _fails(check_sliding_windows, f)
+    assert "windows" in msg or "late" in msg
+
+    def g(series, window, horizon=1):
+        X, y = good_sliding_windows(series, window, horizon)
+        shifted = np.concatenate([y[1:], y[-1:]])
+        return X, shifted
+
+    _fails(check_sliding_windows, g, "one step late")
+
+
+def test_sliding_windows_drops_horizon_axis():
+    def f(series, window, horizon=1):
+        X, y = good_sliding_windows(series, window, horizon)
+        return X, y[:, 0]
+
+    _fails(check_sliding_windows, f, "horizon axis")
+
+
+def test_sliding_windows_time_major():
+    def f(series, window, horizon=1):
+        X, y = good_sliding_windows(series, window, horizon)
+        return X.swapaxes(0, 1), y
+
+    _fails(check_sliding_windows, f, "swapped")
+
+
+def test_sliding_windows_x_one_step_late():
+    def f(series, window, horizon=1):
+        X, y = good_sliding_windows(series, window, horizon)
+        return np.concatenate([X[1:], X[-1:]]), y
+
+    _fails(check_sliding_windows, f, "one step late")
+
+
+def test_sliding_windows_untouched_raises_not_implemented():
+    def f(series, window, horizon=1):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        check_sliding_windows(f)
