@@ -10,6 +10,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
+# Tools installed in the venv (nbgrader calls `alembic`, tests call `jupyter-book`) come first.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup book test release clean
 

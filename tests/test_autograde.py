@@ -21,7 +21,9 @@ from tests.nbtools import assignments, max_points, points_after, solution_ids, s
 
 
 def _nbgrader(course, *args):
-    env = dict(os.environ, RNNLIB_GRADING_SEED="20261125")
+    # nbgrader runs `alembic` from PATH to create the gradebook: put the venv's bin first.
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = dict(os.environ, RNNLIB_GRADING_SEED="20261125", PATH=path)
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
                           cwd=course, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
