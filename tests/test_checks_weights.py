@@ -1,0 +1,316 @@
+"""Chapter 3's checkers: each correct function passes, each plausible mistake is named."""
+import numpy as np
+import pytest
+
+from rnnlib import layers, params, probes
+from rnnlib.checks import (
+    CheckFailed,
+    check_count_parameters,
+    check_init_rnn_params,
+    check_initial_loss,
+    check_output_forward,
+    check_sequence_cross_entropy,
+)
+
+
+def _fails_with(check, fn, *words):
+    with pytest.raises(CheckFailed) as err:
+        check(fn)
+    msg = str(err.value)
+    for w in words:
+        assert w in msg, msg
+    return msg
+
+
+# --- init_rnn_params -------------------------------------------------------------------------
+
+
+def init_good(D, H, O, rng=None):
+    rng = np.random.default_rng(rng)
+    return {
+        "Wxh": rng.standard_normal((H, D)) / np.sqrt(D),
+        "Whh": rng.standard_normal((H, H)) / np.sqrt(H),
+        "bh": np.zeros(H),
+        "Why": rng.standard_normal((O, H)) / np.sqrt(H),
+        "by": np.zeros(O),
+    }
+
+
+def init_other_order(D, H, O, rng=None):
+    # Another order of draws is just as correct.
+    rng = np.random.default_rng(rng)
+    Why = rng.standard_normal((O, H)) / np.sqrt(H)
+    Whh = rng.standard_normal((H, H)) / np.sqrt(H)
+    Wxh = rng.standard_normal((H, D)) / np.sqrt(D)
+    return {"Wxh": Wxh, "Whh": Whh, "bh": np.zeros(H), "Why": Why, "by": np.zeros(O)}
+
+
+def _init_with(**change):
+    def init(D, H, O, rng=None):
+        p = init_good(D, H, O, rng)
+        for k, f in change.items():
+            p[k] = f(p[k], D, H, O)
+        return p
+
+    return init
+
+
+def test_correct_init_passes():
+    check_init_rnn_params(init_good)
+    check_init_rnn_params(init_good, hidden=True)
+    check_init_rnn_params(init_other_order, hidden=True)
+    check_init_rnn_params(params.init_rnn_params.__wrapped__, hidden=True)
+
+
+def test_init_wrong_shape_names_the_key():
+    _fails_with(check_init_rnn_params, _init_with(Whh=lambda w, D, H, O: w[:, :1]), "params['Whh']", "shape")
+
+
+def test_init_transposed_weight():
+    _fails_with(check_init_rnn_params, _init_with(Wxh=lambda w, D, H, O: w.T), "params['Wxh']", "transposed")
+
+
+def test_init_missing_key():
+    def init(D, H, O, rng=None):
+        p = init_good(D, H, O, rng)
+        del p["by"]
+        return p
+
+    _fails_with(check_init_rnn_params, init, "missing", "'by'")
+
+
+def test_init_nonzero_bias():
+    _fails_with(check_init_rnn_params, _init_with(bh=lambda b, D, H, O: b + 0.1), "params['bh']", "not zero")
+
+
+def test_init_not_reproducible():
+    def init(D, H, O, rng=None):
+        return init_good(D, H, O, None)  # ignores the seed: fresh entropy every call
+
+    _fails_with(check_init_rnn_params, init, "Not reproducible")
+
+
+def test_init_global_numpy_random_is_not_reproducible():
+    def init(D, H, O, rng=None):
+        return {
+            "Wxh": np.random.randn(H, D) / np.sqrt(D),
+            "Whh": np.random.randn(H, H) / np.sqrt(H),
+            "bh": np.zeros(H),
+            "Why": np.random.randn(O, H) / np.sqrt(H),
+            "by": np.zeros(O),
+        }
+
+    _fails_with(check_init_rnn_params, init, "Not reproducible", "default_rng")
+
+
+def test_init_generator_not_accepted():
+    def init(D, H, O, rng=None):
+        if isinstance(rng, np.random.Generator):
+            rng = 12345  # treats a Generator wrongly
+        return init_good(D, H, O, rng)
+
+    _fails_with(check_init_rnn_params, init, "Generator")
+
+
+def test_init_unscaled():
+    _fails_with(check_init_rnn_params, _init_with(Wxh=lambda w, D, H, O: w * np.sqrt(D)), "params['Wxh']", "wrong scale", "about 1")
+
+
+def test_init_divided_by_fan_in():
+    _fails_with(check_init_rnn_params, _init_with(Why=lambda w, D, H, O: w / np.sqrt(H)), "params['Why']", "divided by fan_in")
+
+
+def test_init_fan_out():
+    _fails_with(
+        check_init_rnn_params, _init_with(Wxh=lambda w, D, H, O: w * np.sqrt(D) / np.sqrt(H)), "params['Wxh']", "number of rows"
+    )
+
+
+def test_init_not_centred():
+    _fails_with(check_init_rnn_params, _init_with(Whh=lambda w, D, H, O: np.abs(w)), "params['Whh']")
+
+
+# --- count_parameters ------------------------------------------------------------------------
+
+
+def test_correct_count_passes():
+    check_count_parameters(lambda p: sum(v.size for v in p.values()))
+    check_count_parameters(lambda p: sum(v.size for v in p.values()), hidden=True)
+
+
+@pytest.mark.parametrize(
+    "fn, words",
+    [
+        (lambda p: sum(v.size for v in p.values() if v.ndim == 2), "biases"),
+        (lambda p: sum(sum(v.shape) for v in p.values()), "product"),
+        (lambda p: len(p), "counts the arrays"),
+        (lambda p: float(sum(v.size for v in p.values())), "integer"),
+    ],
+)
+def test_wrong_count_is_named(fn, words):
+    _fails_with(check_count_parameters, fn, words)
+
+
+def test_hard_coded_rnn_keys_fail_hidden():
+    def count(p):
+        return sum(p[k].size for k in ("Wxh", "Whh", "bh", "Why", "by") if k in p)
+
+    check_count_parameters(count)  # visible cases are RNN dicts only
+    with pytest.raises(CheckFailed, match="every array"):
+        check_count_parameters(count, hidden=True)
+
+
+# --- output_forward --------------------------------------------------------------------------
+
+
+def out_good(hs, Why, by):
+    return hs @ Why.T + by, (hs, Why)
+
+
+def test_correct_output_forward_passes():
+    check_output_forward(out_good)
+    check_output_forward(out_good, hidden=True)
+
+
+def test_output_reference_blocked():
+    _fails_with(check_output_forward, lambda hs, W, b: layers.output_forward(hs, W, b), "reference")
+
+
+@pytest.mark.parametrize(
+    "fn, words",
+    [
+        (lambda hs, W, b: (hs @ W.T, None), "bias"),
+        (lambda hs, W, b: (hs @ W + b, None), "matrix shapes"),  # crash: shapes do not line up
+        (lambda hs, W, b: (np.tanh(hs @ W.T + b), None), "tanh"),
+        (lambda hs, W, b: (hs[-1] @ W.T + b, None), "one time step"),
+        (lambda hs, W, b: hs @ W.T + b, "pair"),
+    ],
+)
+def test_wrong_output_forward_is_named(fn, words):
+    _fails_with(check_output_forward, fn, words)
+
+
+def test_output_forward_softmax_is_named():
+    def fn(hs, W, b):
+        z = hs @ W.T + b
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True), None
+
+    _fails_with(check_output_forward, fn, "softmax")
+
+
+def test_output_forward_transpose_caught_on_square_hidden_case():
+    fn = lambda hs, W, b: (hs @ W + b, None)  # noqa: E731 - right only when W is square and symmetric
+    with pytest.raises(CheckFailed):
+        check_output_forward(fn, hidden=True)
+
+
+# --- sequence_cross_entropy ------------------------------------------------------------------
+
+
+def _nll(logits, targets):
+    z = logits - logits.max(-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    return -np.take_along_axis(logp, targets[..., None], -1)[..., 0]
+
+
+def ce_good(logits, targets, mask=None):
+    nll = _nll(logits, targets)
+    if mask is None:
+        return float(nll.mean())
+    return float((nll * mask).sum() / mask.sum())
+
+
+def test_correct_cross_entropy_passes():
+    check_sequence_cross_entropy(ce_good)
+    check_sequence_cross_entropy(ce_good, hidden=True)
+    check_sequence_cross_entropy(probes.sequence_cross_entropy.__wrapped__, hidden=True)
+
+
+def _m(mask, shape):
+    return np.ones(shape) if mask is None else mask
+
+
+@pytest.mark.parametrize(
+    "fn, words",
+    [
+        (lambda l, t, mask=None: float(_nll(l, t).mean()), "ignores the mask"),
+        (lambda l, t, mask=None: float((_nll(l, t) * _m(mask, t.shape)).sum() / t.size), "T*B"),
+        (lambda l, t, mask=None: float((_nll(l, t) * _m(mask, t.shape)).sum()), "sums"),
+        (lambda l, t, mask=None: -ce_good(l, t, mask), "sign"),
+        (lambda l, t, mask=None: ce_good(l, t, mask) / np.log(2), "bits"),
+        (lambda l, t, mask=None: float(np.exp(ce_good(l, t, mask))), "perplexity"),
+        (lambda l, t, mask=None: (ce_good(l, t, mask), None), "tuple"),
+        (lambda l, t, mask=None: _nll(l, t), "single number"),
+    ],
+)
+def test_wrong_cross_entropy_is_named(fn, words):
+    _fails_with(check_sequence_cross_entropy, fn, words)
+
+
+def test_per_sequence_average_is_named():
+    def fn(l, t, mask=None):
+        m = _m(mask, t.shape)
+        return float(((_nll(l, t) * m).sum(0) / m.sum(0)).mean())
+
+    _fails_with(check_sequence_cross_entropy, fn, "each sequence first")
+
+
+def test_unstable_softmax_fails_hidden():
+    def fn(l, t, mask=None):
+        p = np.exp(l) / np.exp(l).sum(-1, keepdims=True)
+        nll = -np.log(np.take_along_axis(p, t[..., None], -1)[..., 0])
+        m = _m(mask, t.shape)
+        return float((nll * m).sum() / m.sum())
+
+    with np.errstate(all="ignore"):
+        check_sequence_cross_entropy(fn)  # small logits: fine
+        with pytest.raises(CheckFailed, match="largest logit"):
+            check_sequence_cross_entropy(fn, hidden=True)
+
+
+# --- initial_loss ----------------------------------------------------------------------------
+
+
+def loss_good(params, x, targets):
+    T, B, _ = x.shape
+    h = np.zeros((B, params["Whh"].shape[0]))
+    hs = []
+    for t in range(T):
+        h = np.tanh(x[t] @ params["Wxh"].T + h @ params["Whh"].T + params["bh"])
+        hs.append(h)
+    logits = np.stack(hs) @ params["Why"].T + params["by"]
+    return ce_good(logits, targets)
+
+
+def test_correct_initial_loss_passes():
+    check_initial_loss(loss_good)
+    check_initial_loss(loss_good, hidden=True)
+
+
+def test_initial_loss_reference_blocked():
+    _fails_with(check_initial_loss, lambda p, x, t: probes.initial_loss(p, x, t), "reference")
+
+
+def _without(key):
+    def fn(p, x, t):
+        q = dict(p)
+        q[key] = np.zeros_like(p[key])
+        return loss_good(q, x, t)
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    "fn, words",
+    [
+        (lambda p, x, t: float(np.log(p["Why"].shape[0])), "ln V"),
+        (lambda p, x, t: float(np.exp(loss_good(p, x, t))), "perplexity"),
+        (lambda p, x, t: loss_good(p, x, t) * t.size, "sums over all positions"),
+        (lambda p, x, t: loss_good(p, x, t) / np.log(2), "bits"),
+        (_without("by"), "output bias"),
+        (_without("bh"), "hidden bias"),
+    ],
+)
+def test_wrong_initial_loss_is_named(fn, words):
+    _fails_with(check_initial_loss, fn, words)
