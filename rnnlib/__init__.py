@@ -18,6 +18,11 @@ from rnnlib.layers import OutputCache, output_backward, output_forward
 from rnnlib.losses import mse, softmax, softmax_cross_entropy
 from rnnlib.gradcheck import check_backward, numerical_gradient, numerical_gradient_array, rel_error
 
+# The other modules, importable as attributes (``rnnlib.data.load_text``). All numpy-only;
+# plotting and grading are imported explicitly (``import rnnlib.plotting``) because they pull in
+# matplotlib or nbgrader.
+from rnnlib import charlm, data, gradcheck, layers, losses, lstm, optim, params, regressor, training
+
 __version__ = "0.1.0"
 
 __all__ = [
