@@ -208,3 +208,18 @@ def test_backward_forgetting_the_gradient_from_the_future_is_named():
             grads[4] += dz.sum(0)
         return tuple(grads)
     _fails(check_rnn_backward, forward_ref, bad, words=["h_{t+1}", "last step"])
+
+
+def test_gradient_check_tools_are_blocked_references_but_the_battery_still_runs():
+    from rnnlib._guard import ReferenceUsedError, references_blocked
+    from rnnlib.gradcheck import check_backward, numerical_gradient, rel_error
+
+    rng = np.random.default_rng(0)
+    args = [rng.standard_normal(s) for s in [(2, 3), (2, 4), (4, 3), (4, 4), (4,)]]
+    with references_blocked():
+        with pytest.raises(ReferenceUsedError):
+            rel_error(args[0], args[0])
+        with pytest.raises(ReferenceUsedError):
+            numerical_gradient(lambda x: float(np.sum(x)), args[0])
+    errors = check_backward(step_ref, step_back_ref, args, rng=1)
+    assert max(errors.values()) < 1e-7
