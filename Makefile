@@ -10,6 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
+AXE_VERSION := 4.14.1
 # Tools installed in the venv (nbgrader calls `alembic`, tests call `jupyter-book`) come first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -19,6 +20,10 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	PIP_CONSTRAINT=$(abspath $(CONSTRAINTS)) $(BIN)/python -m pip install --quiet -e ".[test]"
+	@# axe-core (accessibility rules injected into pages by the browser tests), from npm.
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the browser accessibility tests will be skipped"; fi
 	@touch $(STAMP)
 
 setup: $(STAMP)
