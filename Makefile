@@ -4,6 +4,8 @@
 #   make book      build the website into _build/html
 #   make test      run the whole test suite (rnnlib, notebooks, assignments, grading, site)
 #   make release   regenerate exercises/ (student notebooks) from solutions/
+#   make bench     rnnlib against PyTorch; results into bench/results/ (needs torch)
+#   make grade     grade a class: SUBMISSIONS=submitted (or ZIP=download.zip ASSIGNMENT=ch01_...)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -14,7 +16,7 @@ AXE_VERSION := 4.14.1
 # Tools installed in the venv (nbgrader calls `alembic`, tests call `jupyter-book`) come first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup book test release clean
+.PHONY: setup book test release clean bench grade
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,10 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 setup: $(STAMP)
 
+# One BLAS thread per process: on 2 cores, numpy's threads and the kernels executing pages or
+# notebooks otherwise fight for the cores and training cells run many times slower.
+book test: export OPENBLAS_NUM_THREADS ?= 1
+
 book: setup
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo ""
@@ -38,6 +44,29 @@ test: setup
 
 release: setup
 	$(BIN)/python -m scripts.release
+
+# Benchmark (a script, not timed tests): rnnlib against PyTorch's nn.RNN and the machine's
+# matmul speed, plus character-model training throughput; writes bench/results/<date>.json and
+# .png, which the book's Performance appendix shows. A few minutes. More with
+#   make bench BENCH_ARGS="--with-build --with-grading"   (cold book build, autograding)
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for the benchmark only: set to another CPU's
+# values they make numpy several times slower, and we measure this machine as it is.
+BENCH_ARGS ?=
+bench: setup
+	@$(BIN)/python -c "import torch" 2>/dev/null || { \
+	  echo "make bench compares rnnlib with PyTorch, which is not installed. Install it with:"; \
+	  echo "  $(BIN)/pip install torch==2.13.0"; exit 1; }
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Grade a class (see book/instructors.md): normalise every submission, autograde it in a
+# confined kernel, score it with the independent judge, write feedback HTML, grades.csv and a
+# report into grading/. Student code is confined with bubblewrap (apt-get install bubblewrap).
+#   make grade SUBMISSIONS=path/to/submitted [GRADE_ARGS="--workers 4 --db-url postgresql+psycopg2://..."]
+#   make grade ZIP=download.zip ASSIGNMENT=ch01_sequential_data
+SUBMISSIONS ?= submitted
+GRADE_ARGS ?=
+grade: setup
+	$(BIN)/python -m rnnlib.grading $(if $(ZIP),--zip $(ZIP) --assignment $(ASSIGNMENT),$(SUBMISSIONS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))) $(GRADE_ARGS)
 
 clean:
 	rm -rf _build

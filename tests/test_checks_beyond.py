@@ -1,0 +1,148 @@
+"""The chapter 7 checkers: a correct function passes; each plausible mistake fails with a message
+that names it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnlib.checks import (
+    CheckFailed,
+    check_forecast_windows,
+    check_last_value_forecast,
+    check_lstm_step_backward,
+    check_lstm_step_forward,
+)
+from rnnlib.forecast import forecast_windows, last_value_forecast
+from rnnlib.gradcheck import check_backward
+from rnnlib.lstm import lstm_step_backward, lstm_step_forward
+
+
+def _fails(check, *fns, words):
+    with pytest.raises(CheckFailed) as err:
+        check(*fns)
+    msg = str(err.value)
+    for w in words:
+        assert w.lower() in msg.lower(), f"{w!r} not in message: {msg}"
+    return msg
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def make_lstm(mode="good"):
+    def lstm_step_forward(x_t, h_prev, c_prev, Wx, Wh, b):
+        H = h_prev.shape[1]
+        a = x_t @ Wx.T + h_prev @ Wh.T + b
+        blocks = [a[:, k * H:(k + 1) * H] for k in range(4)]
+        if mode == "ifog":
+            ai, af, ao, ag = blocks
+        else:
+            ai, af, ag, ao = blocks
+        i, f, o = sigmoid(ai), sigmoid(af), sigmoid(ao)
+        g = sigmoid(ag) if mode == "sigmoid_g" else np.tanh(ag)
+        c = (0 if mode == "no_forget" else f * c_prev) + i * g
+        h = o * (c if mode == "no_tanh" else np.tanh(c))
+        if mode == "swap":
+            return (c, h), None
+        return (h, c), None
+    return lstm_step_forward
+
+
+def test_correct_lstm_step_passes_visible_and_hidden(capsys):
+    check_lstm_step_forward(make_lstm())
+    check_lstm_step_forward(make_lstm(), hidden=True)
+    assert "all checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode,words", [
+    ("ifog", ["another order", "i, f, o, g"]),
+    ("sigmoid_g", ["candidate g uses a sigmoid"]),
+    ("no_forget", ["ignores c_prev"]),
+    ("no_tanh", ["o * tanh(c_t)"]),
+    ("swap", ["swapped"]),
+])
+def test_lstm_step_mistakes_are_named(mode, words):
+    _fails(check_lstm_step_forward, make_lstm(mode), words=words)
+
+
+def test_lstm_step_calling_the_reference_is_refused():
+    _fails(check_lstm_step_forward, lambda *a: lstm_step_forward(*a), words=["implement this yourself"])
+
+
+def test_lstm_step_backward_reference_passes_and_gradient_checks():
+    fwd, bwd = lstm_step_forward.__wrapped__, lstm_step_backward.__wrapped__
+    check_lstm_step_backward(fwd, bwd, hidden=True)
+    rng = np.random.default_rng(0)
+    B, D, H = 3, 4, 5
+    args = (rng.standard_normal((B, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H)),
+            rng.standard_normal((4 * H, D)), rng.standard_normal((4 * H, H)), rng.standard_normal(4 * H))
+    errors = check_backward(fwd, bwd, args, rng=1)
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_lstm_step_backward_with_transposed_weight_gradient_is_named():
+    fwd, bwd = lstm_step_forward.__wrapped__, lstm_step_backward.__wrapped__
+
+    def wrong(dout, cache):
+        g = list(bwd(dout, cache))
+        g[3] = g[3].T.copy()
+        return tuple(g)
+    _fails(check_lstm_step_backward, fwd, wrong, words=["dWx", "transpose"])
+
+
+def test_forecast_windows_reference_and_mistakes():
+    check_forecast_windows(forecast_windows.__wrapped__, hidden=True)
+
+    def example_major(series, window, horizon=1):
+        x, y = forecast_windows.__wrapped__(series, window, horizon)
+        return x.transpose(1, 0, 2), y
+    _fails(check_forecast_windows, example_major, words=["time-major", "swap"])
+
+    def overlapping(series, window, horizon=1):
+        x, _ = forecast_windows.__wrapped__(series, window, horizon)
+        M = x.shape[1]
+        return x, np.stack([series[i + window - 1:i + window - 1 + horizon] for i in range(M)])
+    _fails(check_forecast_windows, overlapping, words=["right after"])
+
+
+def test_last_value_forecast_reference_and_mistakes():
+    check_last_value_forecast(last_value_forecast.__wrapped__, hidden=True)
+    _fails(check_last_value_forecast, lambda x, horizon=1: np.repeat(x[0], horizon, axis=1),
+           words=["first value"])
+    _fails(check_last_value_forecast, lambda x, horizon=1: np.repeat(x[-1], horizon, axis=1).T,
+           words=["(B, horizon)"])
+    _fails(check_last_value_forecast, lambda x, horizon=1: np.repeat(x.mean(0), horizon, axis=1),
+           words=["mean"])
+
+
+def test_untouched_functions_raise_not_implemented():
+    def f(*args, **kwargs):
+        raise NotImplementedError()
+    for check in (check_lstm_step_forward, check_forecast_windows, check_last_value_forecast):
+        with pytest.raises(NotImplementedError):
+            check(f)
+
+
+@pytest.mark.parametrize("many_to_one", [True, False])
+def test_lstm_regressor_loss_gradients_match_finite_differences(many_to_one):
+    from rnnlib.forecast import init_lstm_regressor, lstm_regressor_loss
+    from rnnlib.gradcheck import numerical_gradient, rel_error
+
+    rng = np.random.default_rng(3)
+    T, B, D, H, O = 4, 3, 2, 5, 2
+    params = init_lstm_regressor(D, H, O, rng)
+    x = rng.standard_normal((T, B, D))
+    y = rng.standard_normal((B, O) if many_to_one else (T, B, O))
+    _, grads, _ = lstm_regressor_loss(params, x, y, many_to_one=many_to_one)
+    for k, p in params.items():
+        num = numerical_gradient(lambda _: lstm_regressor_loss(params, x, y, many_to_one=many_to_one)[0], p)
+        assert rel_error(grads[k], num) < 1e-7, k
+
+
+def test_forecast_windows_docstring_example():
+    x, y = forecast_windows(np.arange(5.0), window=3)
+    assert x.shape == (3, 2, 1) and y.shape == (2, 1)
+    np.testing.assert_array_equal(x[:, :, 0], [[0, 1], [1, 2], [2, 3]])
+    np.testing.assert_array_equal(y, [[3], [4]])
+    np.testing.assert_array_equal(last_value_forecast(x, 2), [[2, 2], [3, 3]])
