@@ -70,7 +70,8 @@ PROBE_JS = r"""
   const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
   const href = sel => { const a = document.querySelector(sel); return a ? a.href : null; };
   return {
-    title: (main.querySelector('h1') || {}).textContent || '',
+    // The page's own title (the theme repeats it, unnumbered, in a print-only header).
+    title: (Array.from(main.querySelectorAll('h1')).find(h => !h.closest('.onlyprint')) || {}).textContent || '',
     headings: Array.from(main.querySelectorAll('h1, h2, h3')).map(h => h.textContent.trim()),
     text: main.innerText,
     mathErrors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
