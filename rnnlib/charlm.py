@@ -103,7 +103,8 @@ def char_rnn_loss(params, inputs, targets, h0=None, mask=None):
     inputs = np.asarray(inputs)
     T, B = inputs.shape
     H, V = Wxh.shape
-    h0 = np.zeros((B, H)) if h0 is None else h0
+    # Zeros in the weights' dtype, so that a float32 model computes in float32 throughout.
+    h0 = np.zeros((B, H), dtype=Whh.dtype) if h0 is None else h0
 
     # Forward: the recurrence of rnnlib.rnn.rnn_forward, with the input term gathered.
     pre = _input_projection(Wxh, inputs) + bh
@@ -125,7 +126,7 @@ def char_rnn_loss(params, inputs, targets, h0=None, mask=None):
     h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * B, H)
     # dWxh = sum over positions of dz_t^T x_t. With one-hot x_t this adds dz_t into column
     # k of dWxh; a product with the one-hot matrix does all those additions in one call.
-    one_hot = np.zeros((T * B, V))
+    one_hot = np.zeros((T * B, V), dtype=dz.dtype)
     one_hot[np.arange(T * B), inputs.reshape(-1)] = 1.0
     grads = {
         "Wxh": dz.T @ one_hot,

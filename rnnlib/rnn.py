@@ -131,16 +131,20 @@ def rnn_forward(x, h0, Wxh, Whh, bh):
     """
     T, B, D = x.shape
     H = Whh.shape[0]
-    # The input term W_xh x_t does not depend on the previous state, so all T of them are
-    # computed in one (T*B, D) @ (D, H) product before the loop; only the recurrent term
-    # has to wait for h_{t-1}.
-    pre = (x.reshape(T * B, D) @ Wxh.T).reshape(T, B, H)
-    pre += bh
-    hs = np.empty_like(pre)
+    # Two choices make this fast without hiding the formula:
+    # 1. The input term W_xh x_t + b_h does not depend on the previous state, so all T of
+    #    them are computed in one (T*B, D) @ (D, H) product before the loop. One large
+    #    product runs near the machine's peak speed; T small ones would not. Only the
+    #    recurrent term has to wait for h_{t-1}.
+    # 2. hs is allocated once, holding the input terms, and each step finishes its own row
+    #    in place: add the recurrent term, then apply tanh where the numbers already are.
+    hs = (x.reshape(T * B, D) @ Wxh.T).reshape(T, B, H)
+    hs += bh
     h = h0
     for t in range(T):
-        # Same formula as rnn_step_forward, written into the preallocated output.
-        h = np.tanh(pre[t] + h @ Whh.T, out=hs[t])
+        # Same formula as rnn_step_forward: h_t = tanh(x_t Wxh^T + bh + h_{t-1} Whh^T).
+        hs[t] += h @ Whh.T
+        h = np.tanh(hs[t], out=hs[t])
     return hs, SequenceCache(x, h0, hs, Wxh, Whh)
 
 
@@ -174,14 +178,20 @@ def rnn_backward(dhs, cache):
     x, h0, hs, Wxh, Whh = cache
     T, B, D = x.shape
     H = Whh.shape[0]
+    # Only dh_prev = dz_t @ Whh has to wait for the step after it; the rest leaves the loop.
+    # tanh'(z_t) = 1 - h_t**2 is computed for all steps in one operation, and dz_t is written
+    # into an array allocated once.
+    dtanh = 1.0 - hs**2
     dzs = np.empty_like(hs)  # dz_t = dL/d(pre-activation) at every step
     dh_next = np.zeros_like(h0)  # nothing flows back into h_T from the future
     for t in range(T - 1, -1, -1):
-        dh = dhs[t] + dh_next  # the two paths into h_t
-        np.multiply(dh, 1.0 - hs[t] ** 2, out=dzs[t])
+        # The two paths into h_t (from the output, from h_{t+1}), times tanh'.
+        np.multiply(dhs[t] + dh_next, dtanh[t], out=dzs[t])
         dh_next = dzs[t] @ Whh
     dh0 = dh_next
 
+    # The weights' gradients are sums over t of one product per step. Flattening time and
+    # batch into T*B rows turns each sum into a single large product.
     dz_flat = dzs.reshape(T * B, H)
     # h_{t-1} for t = 0..T-1 is h0 followed by hs[0..T-2].
     h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * B, H)
