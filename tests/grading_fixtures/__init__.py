@@ -1,0 +1,1 @@
+"""Fixtures for tests/test_grading.py: a tiny course and an adversarial class."""

@@ -1,0 +1,220 @@
+"""A small, self-contained course and an adversarial class, for the grading tests and the book.
+
+The assignment ``hw_rnn`` (7 points) is written here with ``scripts.nbauthor``, so these tests
+do not depend on the chapters' assignments: ``rnn_step_forward`` (2), ``rnn_forward`` (3) and
+``rnn_step_backward`` (2; its checker passes the student's forward cache to their backward).
+
+:func:`adversarial_class` returns ``{student: (files, expected score, words in feedback)}``:
+honest students and one student per way of breaking things the issue lists.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from scripts.nbauthor import code, md, solution, tests, write
+
+A = "hw_rnn"
+MAX = 7.0
+
+STEP = """def rnn_step_forward(x_t, h_prev, Wxh, Whh, bh):
+    ### BEGIN SOLUTION
+    h_t = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)
+    return h_t, (x_t, h_prev, h_t, Wxh, Whh, bh)
+    ### END SOLUTION"""
+
+SEQ = """def rnn_forward(x, h0, Wxh, Whh, bh):
+    ### BEGIN SOLUTION
+    hs, h = [], h0
+    for t in range(x.shape[0]):
+        h = np.tanh(x[t] @ Wxh.T + h @ Whh.T + bh)
+        hs.append(h)
+    hs = np.stack(hs)
+    return hs, (x, h0, hs, Wxh, Whh, bh)
+    ### END SOLUTION"""
+
+BACK = """def rnn_step_backward(dh_t, cache):
+    ### BEGIN SOLUTION
+    x_t, h_prev, h_t, Wxh, Whh, bh = cache
+    dz = dh_t * (1 - h_t**2)
+    return dz @ Wxh, dz @ Whh, dz.T @ x_t, dz.T @ h_prev, dz.sum(axis=0)
+    ### END SOLUTION"""
+
+TESTS = {
+    "test_step": ("check_rnn_step_forward(rnn_step_forward)\n### BEGIN HIDDEN TESTS\n"
+                  "check_rnn_step_forward(rnn_step_forward, hidden=True)\n### END HIDDEN TESTS", 2),
+    "test_seq": ("check_rnn_forward(rnn_forward)\n### BEGIN HIDDEN TESTS\n"
+                 "check_rnn_forward(rnn_forward, hidden=True)\n### END HIDDEN TESTS", 3),
+    "test_back": ("check_rnn_step_backward(rnn_step_forward, rnn_step_backward)\n"
+                  "### BEGIN HIDDEN TESTS\ncheck_rnn_step_backward(rnn_step_forward, "
+                  "rnn_step_backward, hidden=True)\n### END HIDDEN TESTS", 2),
+}
+
+
+def make_course(course, root):
+    """A course folder with ``nbgrader_config.py`` and ``solutions/hw_rnn/hw_rnn.ipynb``."""
+    course = Path(course)
+    course.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(root) / "nbgrader_config.py", course)
+    (course / "solutions" / A).mkdir(parents=True, exist_ok=True)
+    cells = [
+        md("# A tiny RNN assignment"),
+        code("import numpy as np\nfrom rnnlib.checks import (check_rnn_step_forward, "
+             "check_rnn_forward, check_rnn_step_backward)", "setup"),
+        md("## Exercise 1"), solution(STEP, "step"), tests(TESTS["test_step"][0], "test_step", 2),
+        md("## Exercise 2"), solution(SEQ, "seq"), tests(TESTS["test_seq"][0], "test_seq", 3),
+        md("## Exercise 3"), solution(BACK, "back"), tests(TESTS["test_back"][0], "test_back", 2),
+        code("# scratch space"),
+    ]
+    write(str(course / "solutions" / A / f"{A}.ipynb"), cells)
+    return course
+
+
+def answer(src):
+    return "\n".join(l for l in src.splitlines() if "SOLUTION" not in l)
+
+
+ANSWERS = {"step": answer(STEP), "seq": answer(SEQ), "back": answer(BACK)}
+WRONG_SEQ = ("def rnn_forward(x, h0, Wxh, Whh, bh):\n"
+             "    return np.zeros((x.shape[0], x.shape[1], Whh.shape[0])), None")
+
+
+def release_notebook(course):
+    """Generate the student version (``exercises/``) of the tiny course and read it."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", A, "--force",
+                    "--no-db", "--log-level=WARN"], cwd=course, check=True)
+    return nbformat.read(str(Path(course) / "exercises" / A / f"{A}.ipynb"), as_version=4)
+
+
+def student(release, answers=None, extra=None, edit=None):
+    """The release notebook with ``answers`` {grade_id: code}, extra cells, then ``edit(nb)``."""
+    nb = copy.deepcopy(release)
+    answers = ANSWERS if answers is None else answers
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    for after, src in (extra or []):
+        idx = next(i for i, c in enumerate(nb.cells)
+                   if c.metadata.get("nbgrader", {}).get("grade_id") == after)
+        nb.cells.insert(idx + 1, nbformat.v4.new_code_cell(src))
+    if edit:
+        edit(nb)
+    return nb
+
+
+def _cell(nb, gid):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+
+
+def adversarial_class(release, secrets):
+    """``{student: (files {name: bytes}, expected score, feedback words)}``.
+
+    ``secrets``: paths the confinement must hide and a loopback port that listens
+    (``solutions``, ``other`` (another student's notebook), ``gradebook``, ``outside``, ``port``).
+    """
+    nbw = lambda nb: nbformat.writes(nb).encode()  # noqa: E731
+    ok = dict(ANSWERS)
+    klass = {}
+
+    def add(name, nb_or_bytes, score, words=(), filename=f"{A}.ipynb"):
+        data = nb_or_bytes if isinstance(nb_or_bytes, bytes) else nbw(nb_or_bytes)
+        klass[name] = ({filename: data} if filename else {}, score, tuple(words))
+
+    add("honest", student(release), 7)
+    add("honest_half", student(release, {"step": ok["step"]}), 2)
+    add("untouched", student(release, {}), 0, ["NotImplementedError"])
+    add("loop_cell", student(release, extra=[("seq", "while True:\n    pass")]), 7,
+        ["longer than"])
+    add("loop_call", student(release, dict(ok, seq=ok["seq"].replace(
+        "hs, h = [], h0", "while True:\n        pass\n    hs, h = [], h0"))), 4, ["time limit"])
+    add("exit_call", student(release, dict(ok, seq=ok["seq"].replace(
+        "hs, h = [], h0", "import os; os._exit(1)\n    hs, h = [], h0"))), 4, ["process"])
+    add("exit_cell", student(release, extra=[("seq", "import os\nos._exit(3)")]), 7,
+        ["crashed", "commented out"])
+    add("segfault", student(release, dict(ok, back=ok["back"].replace(
+        "x_t, h_prev", "import ctypes; ctypes.string_at(0)\n    x_t, h_prev", 1))), 5,
+        ["SIGSEGV"])
+    add("memory_bomb", student(release, dict(ok, seq=ok["seq"].replace(
+        "hs, h = [], h0", "hog = bytearray(8 * 2**30)\n    hs, h = [], h0"))), 4, ["MemoryError"])
+    add("output_flood", student(release, extra=[
+        ("step", "for i in range(20000):\n    print('x' * 1000)\nprint('y' * 50_000_000)")]), 7)
+    add("syntax_error", student(release, dict(ok, seq="def rnn_forward(x, h0, Wxh, Whh, bh)\n    return x")),
+        4, ["syntax"])
+
+    def delete_test(nb):
+        nb.cells.remove(_cell(nb, "test_step"))
+    add("deleted_test", student(release, edit=delete_test), 7, ["deleted"])
+
+    def edit_test(nb):
+        _cell(nb, "test_seq").source = "pass  # all good"
+    add("edited_test", student(release, dict(ok, seq=WRONG_SEQ), edit=edit_test), 4, ["edited"])
+
+    def duplicate(nb):
+        c = _cell(nb, "step")
+        twin = copy.deepcopy(c)
+        twin["id"] = "step-copy"  # a copied cell gets a new id in Jupyter; its metadata stays
+        nb.cells.insert(nb.cells.index(c) + 1, twin)
+    add("duplicated", student(release, edit=duplicate), 7, ["duplicated"])
+
+    def retype(nb):
+        c = _cell(nb, "test_seq")
+        nb.cells[nb.cells.index(c)] = nbformat.v4.new_markdown_cell(c.source, metadata=c.metadata)
+    add("retyped", student(release, dict(ok, seq=WRONG_SEQ), edit=retype), 4, ["changed from"])
+    add("patched_checks", student(release, dict(ok, seq=WRONG_SEQ), extra=[("setup", (
+        "np.testing.assert_allclose = lambda *a, **k: None\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "import rnnlib.checks\n"
+        "rnnlib.checks.check_rnn_forward = lambda *a, **k: None\n"
+        "check_rnn_forward = lambda *a, **k: None"))]), 4, ["replaces"])
+    add("calls_reference", student(release, dict(
+        ok, step="import rnnlib\ndef rnn_step_forward(x_t, h_prev, Wxh, Whh, bh):\n"
+                 "    return rnnlib.rnn_step_forward(x_t, h_prev, Wxh, Whh, bh)")), 3,
+        ["reference"])
+    # Cheats that only score if the confinement leaks: their answer is right only then.
+    leak = ("def rnn_forward(x, h0, Wxh, Whh, bh):\n    try:\n        {probe}\n"
+            "    except Exception:\n        return np.zeros((x.shape[0], x.shape[1], Whh.shape[0])), None\n"
+            "    hs, h = [], h0\n    for t in range(x.shape[0]):\n"
+            "        h = np.tanh(x[t] @ Wxh.T + h @ Whh.T + bh)\n        hs.append(h)\n"
+            "    return np.stack(hs), None")
+    add("reads_solutions", student(release, dict(ok, seq=leak.format(
+        probe=f"assert open({str(secrets['solutions'])!r}).read()"))), 4)
+    add("reads_other", student(release, dict(ok, seq=leak.format(
+        probe=f"assert open({str(secrets['other'])!r}).read()"))), 4)
+    add("network", student(release, dict(ok, seq=leak.format(
+        probe=f"import socket; socket.create_connection(('127.0.0.1', {secrets['port']}), timeout=2)"))),
+        4, ["network"])
+    add("reads_seed", student(release, dict(ok, seq=leak.format(
+        probe="import os; assert os.environ['RNNLIB_GRADING_SEED']"))), 4)
+    add("writes_outside", student(release, extra=[("setup", (
+        "for target in [{gb!r}, {out!r}]:\n"
+        "    try:\n"
+        "        open(target, 'w').write('owned')\n"
+        "    except OSError:\n"
+        "        pass").format(gb=str(secrets["gradebook"]), out=str(secrets["outside"])))]), 7)
+    add("corrupt", b'{"cells": [ this is not json', 0, ["not valid JSON"])
+    add("missing", b"", 0, ["No notebook"], filename=None)
+    add("misnamed", student(release), 7, ["named"], filename="my homework (1).ipynb")
+    v3 = nbformat.writes(nbformat.convert(student(release), 3), version=3).encode()
+    add("old_format", v3, 7, ["nbformat 3"])
+    return klass
+
+
+def write_class(submitted, klass):
+    """Write the class into ``submitted/<student>/hw_rnn/``."""
+    for name, (files, _, _) in klass.items():
+        folder = Path(submitted) / name / A
+        folder.mkdir(parents=True, exist_ok=True)
+        for fname, data in files.items():
+            (folder / fname).write_bytes(data)
+
+
+def dump(path, obj):
+    Path(path).write_text(json.dumps(obj))

@@ -1,0 +1,330 @@
+"""Grading a class that an instructor can trust (rnnlib.grading).
+
+The centre piece grades, in one run of the instructor's command, a class of honest students
+and one student per way of breaking things (infinite loops, killed kernels, memory bombs,
+flooding output, edited or deleted test cells, patched numpy and checkers, calling the
+reference, reading solutions or other students, the network, writing the gradebook, corrupt,
+missing, misnamed and old-format notebooks). Each must get exactly the points its honest parts
+earn and a feedback line saying what happened; the command must exit 0 with a report.
+
+The course is a tiny self-contained assignment (tests/grading_fixtures), so these tests do
+not depend on the chapters. Limits are short here (10 s per cell, 1 GiB) to keep the run to a
+few minutes. PostgreSQL tests start their own server on loopback and are skipped only when
+the PostgreSQL binaries are absent.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from rnnlib.grading import wire
+from rnnlib.grading.normalise import normalise
+from rnnlib.grading.pgserver import find_bin, postgres_server
+from rnnlib.grading.sandbox import Confinement, Limits, available
+from tests.conftest import ROOT
+from tests.grading_fixtures.adversarial import (
+    A, ANSWERS, adversarial_class, make_course, release_notebook, student, write_class,
+)
+
+needs_bwrap = pytest.mark.skipif(not available(), reason="bubblewrap/prlimit not installed")
+needs_pg = pytest.mark.skipif(find_bin() is None, reason="PostgreSQL binaries not installed")
+
+TEST_LIMITS = ["--cell-timeout", "10", "--memory", "1G", "--cpu", "60"]
+SEED = "20261125"
+
+
+def _env():
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def grade_cli(course, *args):
+    """Run the instructor's command; return (exit code, output, report dict)."""
+    proc = subprocess.run([sys.executable, "-m", "rnnlib.grading", *args, "--course", str(course)],
+                          cwd=course, capture_output=True, text=True, env=_env(), timeout=1200)
+    out = Path(course) / "grading"
+    for a in args:
+        if a.startswith("--out="):
+            out = Path(a.split("=", 1)[1])
+    report = json.loads((out / "report.json").read_text()) if (out / "report.json").is_file() else None
+    return proc.returncode, proc.stdout + proc.stderr, report
+
+
+def scores_csv(path):
+    with open(path) as f:
+        return {(r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(f)}
+
+
+# ---------------------------------------------------------------------------- import hygiene
+
+def test_import_rnnlib_imports_neither_grading_nor_nbgrader():
+    code = ("import sys, rnnlib, rnnlib.checks; print('rnnlib.grading' in sys.modules); "
+            "import rnnlib.grading, rnnlib.grading.judge, rnnlib.grading.normalise; "
+            "print('nbgrader' in sys.modules, 'jupyter_client' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env=_env(), check=True)
+    assert proc.stdout.split() == ["False", "False", "False"]
+
+
+# ---------------------------------------------------------------------------- the wire
+
+def test_wire_round_trips_arrays_tuples_dicts_and_refuses_object_arrays():
+    handles = []
+
+    def to_handle(obj):
+        handles.append(obj)
+        return {"__h__": len(handles)}
+
+    value = {"W": np.arange(6.0).reshape(2, 3), "n": 3, "t": (np.int64(2), [1.5, None]),
+             "s": {"a"}, "nan": float("nan")}
+    back = wire.decode(wire.loads(wire.dumps(wire.encode(value, to_handle))),
+                       lambda obj, items: handles[obj["__h__"] - 1])
+    assert np.array_equal(back["W"], value["W"]) and back["W"].dtype == np.float64
+    assert back["t"][0] == 2 and back["t"][1] == [1.5, None] and back["s"] == {"a"}
+    assert np.isnan(back["nan"])
+    obj = np.array([object()], dtype=object)
+    assert wire.encode(obj, to_handle) == {"__h__": len(handles)}  # a handle, not bytes
+    forged = {"__nd__": "|O", "shape": [1], "b64": "AAAAAAAAAAA="}
+    with pytest.raises(wire.WireError):
+        wire.decode(forged, None)
+
+
+# ---------------------------------------------------------------------------- confinement
+
+@needs_bwrap
+def test_confined_process_has_no_network_no_hidden_files_and_its_limits(tmp_path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "answers.txt").write_text("42")
+    work = tmp_path / "work"
+    work.mkdir()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    probe = f"""
+import os, socket, numpy as np
+out = []
+out.append(os.path.exists({str(secret / 'answers.txt')!r}))
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2); out.append("net ok")
+except OSError as e: out.append("no net")
+try:
+    open({str(tmp_path / 'outside.txt')!r}, "w").write("x"); out.append("wrote outside")
+except OSError: out.append("read-only")
+open("inside.txt", "w").write("fine")
+try:
+    np.ones(2 * 2**30 // 8); out.append("allocated")
+except MemoryError: out.append("MemoryError")
+try:
+    open("big.bin", "wb").write(b"x" * 2**21); out.append("big file")
+except OSError: out.append("file too big")
+print(out)
+"""
+    conf = Confinement(hide=[str(tmp_path)], limits=Limits(memory=2**30, cpu=20, file_size=2**20))
+    cmd = conf.command([sys.executable, "-c", probe], [str(work)], str(work))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    server.close()
+    assert proc.stdout.strip() == "[False, 'no net', 'read-only', 'MemoryError', 'file too big']", proc.stderr
+    assert (work / "inside.txt").read_text() == "fine"
+    assert not (tmp_path / "outside.txt").exists()
+
+
+@needs_bwrap
+def test_confined_busy_loop_is_stopped_by_the_cpu_limit(tmp_path):
+    conf = Confinement(hide=[str(tmp_path)], limits=Limits(cpu=1))
+    cmd = conf.command([sys.executable, "-c", "while True: pass"], [str(tmp_path)], str(tmp_path))
+    proc = subprocess.run(cmd, capture_output=True, timeout=60)
+    assert proc.returncode in (128 + 24, -24, 128 + 9, -9)  # SIGXCPU (or SIGKILL at the hard limit)
+
+
+# ---------------------------------------------------------------------------- normalising
+
+@pytest.fixture(scope="module")
+def tiny_course(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("tiny") / "course", ROOT)
+    return course, release_notebook(course)
+
+
+def test_normalise_restores_deleted_and_edited_test_cells(tiny_course, tmp_path):
+    _, release = tiny_course
+    nb = student(release)
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_step"]
+    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_seq").source = "pass"
+    nbformat.write(nb, str(tmp_path / "renamed.ipynb"))
+    norm = normalise(tmp_path, A, release)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in norm.nb.cells]
+    assert ids.count("test_step") == 1 and ids.index("step") < ids.index("test_step")
+    seq_test = next(c for c in norm.nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_seq")
+    assert "check_rnn_forward" in seq_test.source
+    text = " ".join(norm.problems)
+    assert "deleted" in text and "edited" in text and "named 'renamed.ipynb'" in text
+    step = next(c for c in norm.nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "step")
+    assert step.source == ANSWERS["step"]
+
+
+def test_normalise_turns_corrupt_and_missing_into_the_release_with_a_reason(tiny_course, tmp_path):
+    _, release = tiny_course
+    (tmp_path / f"{A}.ipynb").write_text("{ nope")
+    norm = normalise(tmp_path, A, release)
+    assert norm.status == "corrupt" and "not valid JSON" in norm.problems[0]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    norm = normalise(empty, A, release)
+    assert norm.status == "missing" and "No notebook" in norm.problems[0]
+
+
+# ---------------------------------------------------------------------------- the class
+
+@pytest.fixture(scope="module")
+def adversarial_run(tmp_path_factory):
+    if not available():
+        pytest.skip("bubblewrap/prlimit not installed")
+    base = tmp_path_factory.mktemp("class")
+    course = make_course(base / "course", ROOT)
+    release = release_notebook(course)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    submitted = base / "submitted"
+    secrets = {"solutions": course / "solutions" / A / f"{A}.ipynb",
+               "other": submitted / "honest" / A / f"{A}.ipynb",
+               "gradebook": course / "grading" / "gradebook.db",
+               "outside": base / "owned.txt", "port": server.getsockname()[1]}
+    klass = adversarial_class(release, secrets)
+    write_class(submitted, klass)
+    env_seed = {"RNNLIB_GRADING_SEED": SEED}
+    os.environ.update(env_seed)
+    try:
+        code, log, report = grade_cli(course, str(submitted), *TEST_LIMITS, "--seed", SEED)
+    finally:
+        os.environ.pop("RNNLIB_GRADING_SEED", None)
+        server.close()
+    return {"code": code, "log": log, "report": report, "class": klass, "course": course,
+            "secrets": secrets, "base": base}
+
+
+def test_command_finishes_with_exit_0_and_prints_the_table(adversarial_run):
+    run = adversarial_run
+    assert run["code"] == 0, run["log"][-5000:]
+    assert "| student" in run["log"] and "honest" in run["log"]
+    for name in run["class"]:
+        assert name in run["report"]["table"]
+
+
+STUDENTS = ["honest", "honest_half", "untouched", "loop_cell", "loop_call", "exit_call",
+            "exit_cell", "segfault", "memory_bomb", "output_flood", "syntax_error",
+            "deleted_test", "edited_test", "duplicated", "retyped", "patched_checks",
+            "calls_reference", "reads_solutions", "reads_other", "reads_seed", "network",
+            "writes_outside", "corrupt", "missing", "misnamed", "old_format"]
+
+
+@pytest.mark.parametrize("name", STUDENTS)
+def test_each_student_gets_the_points_of_their_honest_parts_and_a_reason(adversarial_run, name):
+    run = adversarial_run
+    assert run["code"] == 0, run["log"][-5000:]
+    _, expected, words = run["class"][name]
+    entry = next(e for e in run["report"]["entries"] if e["student"] == name)
+    feedback = " ".join(entry["problems"] + entry["tests"])
+    assert entry["score"] == expected, f"{name}: {entry['score']} != {expected}\n{feedback}"
+    for word in words:
+        assert word in feedback, f"{name}: {word!r} not in feedback:\n{feedback}"
+    grades = scores_csv(run["course"] / "grading" / "grades.csv")
+    assert grades[(name, A)] == expected, "the gradebook disagrees with the judge"
+    html = run["course"] / "grading" / "feedback" / name / A / f"{A}.html"
+    assert html.is_file(), f"no feedback for {name}"
+    assert "Grading report" in html.read_text()
+
+
+def test_the_class_list_covers_every_case_of_the_issue(adversarial_run):
+    assert sorted(STUDENTS) == sorted(adversarial_run["class"])
+
+
+def test_gradebook_keeps_every_student_and_nothing_escaped(adversarial_run):
+    run = adversarial_run
+    grades = scores_csv(run["course"] / "grading" / "grades.csv")
+    assert {s for s, _ in grades} == set(run["class"])
+    assert not run["secrets"]["outside"].exists()
+    assert (run["course"] / "solutions" / A / f"{A}.ipynb").read_text().startswith("{")
+    # Raw submissions are never modified.
+    assert (run["base"] / "submitted" / "corrupt" / A / f"{A}.ipynb").read_bytes() == run["class"]["corrupt"][0][f"{A}.ipynb"]
+
+
+def test_report_flags_a_kernel_score_the_judge_overrules(adversarial_run):
+    entry = next(e for e in adversarial_run["report"]["entries"] if e["student"] == "patched_checks")
+    assert any("the notebook's own test cell gave 3" in t for t in entry["tests"])
+
+
+# ---------------------------------------------------------------------------- LMS zip
+
+@needs_bwrap
+def test_lms_zip_download_is_collected_and_graded(tiny_course, tmp_path):
+    src_course, release = tiny_course
+    course = make_course(tmp_path / "course", ROOT)
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"alice_{A}.ipynb", nbformat.writes(student(release)))
+        z.writestr(f"bob_{A}.ipynb", nbformat.writes(student(release, {"step": ANSWERS["step"]})))
+    code, log, report = grade_cli(course, "--zip", str(archive), "--assignment", A,
+                                  *TEST_LIMITS)
+    assert code == 0, log[-4000:]
+    got = {e["student"]: e["score"] for e in report["entries"]}
+    assert got == {"alice": 7.0, "bob": 2.0}
+
+
+# ---------------------------------------------------------------------------- PostgreSQL, workers
+
+PARALLEL_CLASS = ["honest", "honest_half", "untouched", "exit_call", "patched_checks",
+                  "syntax_error"]
+
+
+@needs_pg
+@needs_bwrap
+def test_parallel_workers_on_postgresql_grade_exactly_like_a_sequential_run(tiny_course, tmp_path):
+    _, release = tiny_course
+    secrets = {"solutions": "/nonexistent", "other": "/nonexistent", "gradebook": "/nonexistent",
+               "outside": tmp_path / "owned.txt", "port": 9}
+    klass = {k: v for k, v in adversarial_class(release, secrets).items() if k in PARALLEL_CLASS}
+    submitted = tmp_path / "submitted"
+    write_class(submitted, klass)
+    course = make_course(tmp_path / "course", ROOT)
+    code, log, sequential = grade_cli(course, str(submitted), *TEST_LIMITS, "--seed", SEED,
+                                      f"--out={tmp_path / 'seq'}")
+    assert code == 0, log[-4000:]
+    with postgres_server() as url:
+        code, log, parallel = grade_cli(course, str(submitted), *TEST_LIMITS, "--seed", SEED,
+                                        "--workers", "2", "--db-url", url,
+                                        f"--out={tmp_path / 'par'}")
+        assert code == 0, log[-4000:]
+        from nbgrader.api import Gradebook
+
+        os.environ["PATH"] = _env()["PATH"]  # nbgrader's Gradebook runs `alembic`
+        with Gradebook(url, "rnns-simplified") as gb:
+            in_db = {s.id for s in gb.students}
+    assert in_db == set(PARALLEL_CLASS)
+
+    def key(report):
+        return {(e["student"], e["assignment"]): (e["score"], [t.split(" — ")[0] for t in e["tests"]])
+                for e in report["entries"]}
+
+    assert key(parallel) == key(sequential)
+    assert scores_csv(tmp_path / "par" / "grades.csv") == scores_csv(tmp_path / "seq" / "grades.csv")
+    for name in PARALLEL_CLASS:
+        assert scores_csv(tmp_path / "par" / "grades.csv")[(name, A)] == klass[name][1]
+
+
+def test_makefile_has_a_documented_grade_target():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\ngrade:" in makefile and "rnnlib.grading" in makefile
