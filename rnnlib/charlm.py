@@ -18,7 +18,7 @@ from rnnlib._guard import reference
 from rnnlib.data import batchify, iter_chunks
 from rnnlib.layers import output_backward, output_forward
 from rnnlib.losses import softmax, softmax_cross_entropy
-from rnnlib.optim import Adam
+from rnnlib.optim import Adam, clip_by_global_norm
 from rnnlib.params import init_rnn_params
 from rnnlib.training import tbptt_train
 
@@ -35,6 +35,7 @@ __all__ = [
     "char_rnn_loss",
     "evaluate_char_rnn",
     "sample",
+    "train_step",
     "train_char_rnn",
 ]
 
@@ -136,6 +137,38 @@ def char_rnn_loss(params, inputs, targets, h0=None, mask=None):
         "by": dby,
     }
     return loss, grads, hs[-1].copy()
+
+
+@reference
+def train_step(params, inputs, targets, h0, lr, max_norm):
+    """One step of plain SGD with gradient clipping by global norm.
+
+    Parameters
+    ----------
+    params : dict of ndarray
+        Updated: each entry is replaced by ``params[k] - lr * clipped[k]``.
+    inputs, targets : (T, B) int ndarray
+    h0 : (B, H) ndarray
+        Hidden state carried in from the previous chunk.
+    lr : float
+        Learning rate.
+    max_norm : float
+        Clip the gradients so that their global norm is at most this.
+
+    Returns
+    -------
+    loss : float
+        Mean cross-entropy before the update, in nats per character.
+    grad_norm : float
+        Global norm of the gradients *before* clipping (what a log would show).
+    h_last : (B, H) ndarray
+        The state to carry into the next chunk.
+    """
+    loss, grads, h_last = char_rnn_loss(params, inputs, targets, h0)
+    clipped, norm = clip_by_global_norm.__wrapped__(grads, max_norm)
+    for k in params:
+        params[k] = params[k] - lr * clipped[k]
+    return loss, norm, h_last
 
 
 def evaluate_char_rnn(params, ids, T=100, B=16):

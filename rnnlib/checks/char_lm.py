@@ -29,6 +29,7 @@ __all__ = ["check_sample", "check_train_step", "check_bits_per_char"]
 
 # Private references, bound at import time.
 _sample = _charlm.sample.__wrapped__
+_train_step = _charlm.train_step.__wrapped__
 _char_rnn_loss = _charlm.char_rnn_loss
 _clip = _optim.clip_by_global_norm.__wrapped__
 _clip_value = _optim.clip_by_value.__wrapped__
@@ -207,10 +208,8 @@ def check_sample(sample, hidden=False):
 
 
 def _reference_train_step(params, inputs, targets, h0, lr, max_norm):
-    loss, grads, h_last = _char_rnn_loss(params, inputs, targets, h0)
-    clipped, norm = _clip(grads, max_norm)
-    for k in params:
-        params[k] = params[k] - lr * clipped[k]
+    grads = _char_rnn_loss(params, inputs, targets, h0)[1]  # kept for the diagnosis
+    loss, norm, h_last = _train_step(params, inputs, targets, h0, lr, max_norm)
     return loss, norm, h_last, grads
 
 
