@@ -140,10 +140,14 @@ def rnn_forward(x, h0, Wxh, Whh, bh):
     #    in place: add the recurrent term, then apply tanh where the numbers already are.
     hs = (x.reshape(T * B, D) @ Wxh.T).reshape(T, B, H)
     hs += bh
+    # 3. The recurrent product of every step is written into one (B, H) buffer (out=), so the
+    #    loop allocates nothing.
+    rec = np.empty((B, H), dtype=hs.dtype)
     h = h0
     for t in range(T):
         # Same formula as rnn_step_forward: h_t = tanh(x_t Wxh^T + bh + h_{t-1} Whh^T).
-        hs[t] += h @ Whh.T
+        np.matmul(h, Whh.T, out=rec)
+        hs[t] += rec
         h = np.tanh(hs[t], out=hs[t])
     return hs, SequenceCache(x, h0, hs, Wxh, Whh)
 
@@ -179,24 +183,27 @@ def rnn_backward(dhs, cache):
     T, B, D = x.shape
     H = Whh.shape[0]
     # Only dh_prev = dz_t @ Whh has to wait for the step after it; the rest leaves the loop.
-    # tanh'(z_t) = 1 - h_t**2 is computed for all steps in one operation, and dz_t is written
-    # into an array allocated once.
-    dtanh = 1.0 - hs**2
+    # tanh'(z_t) = 1 - h_t**2 is computed for all steps at once (in place, one array), and
+    # each step writes dz_t and dh_prev into arrays allocated once.
+    dtanh = np.square(hs)
+    np.subtract(1.0, dtanh, out=dtanh)
     dzs = np.empty_like(hs)  # dz_t = dL/d(pre-activation) at every step
-    dh_next = np.zeros_like(h0)  # nothing flows back into h_T from the future
+    dh_next = np.zeros(h0.shape, dtype=hs.dtype)  # nothing flows back into h_T from the future
     for t in range(T - 1, -1, -1):
         # The two paths into h_t (from the output, from h_{t+1}), times tanh'.
-        np.multiply(dhs[t] + dh_next, dtanh[t], out=dzs[t])
-        dh_next = dzs[t] @ Whh
+        np.add(dhs[t], dh_next, out=dzs[t])
+        dzs[t] *= dtanh[t]
+        np.matmul(dzs[t], Whh, out=dh_next)  # dh_prev, sent to the earlier step
     dh0 = dh_next
 
     # The weights' gradients are sums over t of one product per step. Flattening time and
     # batch into T*B rows turns each sum into a single large product.
     dz_flat = dzs.reshape(T * B, H)
-    # h_{t-1} for t = 0..T-1 is h0 followed by hs[0..T-2].
-    h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * B, H)
     dx = (dz_flat @ Wxh).reshape(T, B, D)
     dWxh = dz_flat.T @ x.reshape(T * B, D)  # = sum_t dz_t.T @ x_t
-    dWhh = dz_flat.T @ h_prev  # = sum_t dz_t.T @ h_{t-1}
+    # dWhh = sum_t dz_t.T @ h_{t-1}, where h_{t-1} is h0 at t = 0 and hs[t-1] after.
+    dWhh = dzs[0].T @ h0
+    if T > 1:
+        dWhh += dzs[1:].reshape((T - 1) * B, H).T @ hs[:-1].reshape((T - 1) * B, H)
     dbh = dz_flat.sum(axis=0)
     return dx, dh0, dWxh, dWhh, dbh
