@@ -24,8 +24,7 @@ from rnnlib.data import sliding_windows
 from rnnlib.layers import output_backward, output_forward
 from rnnlib.losses import mse
 from rnnlib.lstm import init_lstm_params, lstm_backward, lstm_forward
-from rnnlib.optim import Adam, clip_by_global_norm
-from rnnlib.training import progress_bar
+from rnnlib.regressor import fit_minibatches
 
 # Undecorated building blocks (see rnnlib._guard), so these models also run while a checker
 # blocks the references.
@@ -35,7 +34,6 @@ _lstm_backward = lstm_backward.__wrapped__
 _output_forward = output_forward.__wrapped__
 _output_backward = output_backward.__wrapped__
 _mse = mse.__wrapped__
-_clip = clip_by_global_norm.__wrapped__
 
 __all__ = [
     "forecast_windows",
@@ -241,20 +239,8 @@ def train_lstm_regressor(x, y, H=32, steps=500, lr=1e-2, batch_size=32, clip=1.0
     """
     rng = np.random.default_rng(rng)
     T, N, D = x.shape
-    O = y.shape[-1]
     if params is None:
-        params = init_lstm_regressor(D, H, O, rng)
-    opt = Adam(lr)
-    history = {"loss": []}
-    bar = progress_bar(steps, enabled=progress)
-    for _ in range(steps):
-        idx = rng.choice(N, size=min(batch_size, N), replace=False)
-        yb = y[idx] if many_to_one else y[:, idx]
-        loss, grads, _ = lstm_regressor_loss(params, x[:, idx], yb, many_to_one=many_to_one)
-        if clip is not None:
-            grads, _ = _clip(grads, clip)
-        opt.step(params, grads)
-        history["loss"].append(loss)
-        bar.update(loss)
-    bar.close()
-    return params, history
+        params = init_lstm_regressor(D, H, y.shape[-1], rng)
+    return fit_minibatches(params, lstm_regressor_loss, x, y, steps=steps, lr=lr,
+                           batch_size=batch_size, clip=clip, rng=rng,
+                           many_to_one=many_to_one, progress=progress)

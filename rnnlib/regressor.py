@@ -29,7 +29,7 @@ _mse = mse.__wrapped__
 _clip = clip_by_global_norm.__wrapped__
 _init_rnn_params = init_rnn_params.__wrapped__
 
-__all__ = ["init_regressor", "regressor_loss", "regressor_predict", "train_regressor"]
+__all__ = ["init_regressor", "regressor_loss", "regressor_predict", "train_regressor", "fit_minibatches"]
 
 
 def init_regressor(D, H, O, rng=None):
@@ -150,16 +150,44 @@ def train_regressor(x, y, H=32, steps=500, lr=1e-2, batch_size=32, clip=1.0, rng
     """
     rng = np.random.default_rng(rng)
     T, N, D = x.shape
-    O = y.shape[-1]
     if params is None:
-        params = init_regressor(D, H, O, rng)
+        params = init_regressor(D, H, y.shape[-1], rng)
+    return fit_minibatches(params, regressor_loss, x, y, steps=steps, lr=lr,
+                           batch_size=batch_size, clip=clip, rng=rng,
+                           many_to_one=many_to_one, progress=progress)
+
+
+def fit_minibatches(params, loss_fn, x, y, *, steps, lr, batch_size, clip, rng,
+                    many_to_one=True, progress=False):
+    """Adam on random minibatches of windows: the loop shared by the RNN and LSTM regressors.
+
+    Parameters
+    ----------
+    params : dict
+        Updated in place.
+    loss_fn : callable
+        ``loss_fn(params, x (T, b, D), y, many_to_one=...) -> (loss, grads, state)``.
+    x : (T, N, D) ndarray
+    y : (N, O) ndarray if ``many_to_one`` else (T, N, O) ndarray
+    steps, lr, batch_size, clip
+        As in :func:`train_regressor`.
+    rng : numpy.random.Generator
+        Draws the minibatches.
+
+    Returns
+    -------
+    params : dict
+    history : dict
+        ``"loss"``: minibatch loss of every step (before its update).
+    """
+    N = x.shape[1]
     opt = Adam(lr)
     history = {"loss": []}
     bar = progress_bar(steps, enabled=progress)
     for _ in range(steps):
         idx = rng.choice(N, size=min(batch_size, N), replace=False)
         yb = y[idx] if many_to_one else y[:, idx]
-        loss, grads, _ = regressor_loss(params, x[:, idx], yb, many_to_one=many_to_one)
+        loss, grads, _ = loss_fn(params, x[:, idx], yb, many_to_one=many_to_one)
         if clip is not None:
             grads, _ = _clip(grads, clip)
         opt.step(params, grads)
