@@ -63,7 +63,7 @@ if str(ROOT) not in sys.path:
 from rnnlib.charlm import char_rnn_loss, init_char_rnn  # noqa: E402
 from rnnlib.data import batchify, build_vocab, iter_chunks, load_text  # noqa: E402
 from rnnlib.optim import Adam, clip_by_global_norm  # noqa: E402
-from rnnlib.rnn import rnn_backward, rnn_forward  # noqa: E402
+from rnnlib.rnn import _tanh_via_exp, rnn_backward, rnn_forward  # noqa: E402
 from tests.nbtools import assignments  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -245,6 +245,32 @@ def bench_rnn(torch, T, B, D, H, dtype_name, repeats, matmul_n, pause, budget=No
         "fraction_of_matmul": rnnlib_gflops / peak,
         "max_rel_diff_vs_torch": agree,
     }
+
+
+def bench_tanh(B, H, dtype_name, repeats=200):
+    """``np.tanh`` against the exp identity on one step's ``(B, H)`` array.
+
+    ``rnnlib.rnn.tanh_in_place`` uses the identity (``_tanh_via_exp``) in float64, where it
+    was about twice as fast here, and ``np.tanh`` in float32; these rows keep that choice honest
+    on whatever machine runs the benchmark. Both are single-threaded, so no pause is needed.
+    Each call first copies the same pre-activations in (both pay for that copy).
+    """
+    dtype = DTYPES[dtype_name]
+    z = np.random.default_rng(0).standard_normal((B, H)).astype(dtype)
+    buf = np.empty_like(z)
+
+    def numpy_tanh():
+        np.copyto(buf, z)
+        np.tanh(buf, out=buf)
+
+    def identity():
+        np.copyto(buf, z)
+        _tanh_via_exp(buf)
+
+    times = interleaved({"np.tanh": numpy_tanh, "exp identity": identity}, repeats, warmup=20)
+    t_np, t_id = summary(times["np.tanh"]), summary(times["exp identity"])
+    return {"B": B, "H": H, "dtype": dtype_name, "np_tanh_s": t_np, "exp_identity_s": t_id,
+            "ratio": t_id["median"] / t_np["median"]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,6 +549,10 @@ def print_report(results):
         print(f"{size_label(r):>22} {r['dtype']:>8} {r['rnnlib_s']['median']:9.4f} "
               f"{r['torch_s']['median']:9.4f} {r['ratio']:6.2f} {r['rnnlib_gflops']:8.1f} "
               f"{r['fraction_of_matmul']:9.0%}")
+    print("\ntanh of one step's (B, H) array (median microseconds)")
+    for r in results["tanh"]:
+        print(f"  ({r['B']}, {r['H']}) {r['dtype']}: np.tanh {r['np_tanh_s']['median'] * 1e6:.1f}, "
+              f"exp identity {r['exp_identity_s']['median'] * 1e6:.1f} (ratio {r['ratio']:.2f})")
     print("\nCharacter model training (characters per second)")
     for r in results["charlm"]:
         print(f"  T={r['T']} B={r['B']} H={r['H']} V={r['V']} {r['dtype']}: rnnlib "
@@ -576,7 +606,7 @@ def main(argv=None):
         "machine": machine_info(torch),
         "settings": {"repeats": repeats, "matmul_n": matmul_n, "pause_s": pause,
                      "budget_s": budget, "grid": grid},
-        "rnn": [], "charlm": [], "build": None, "grading": None,
+        "rnn": [], "tanh": [], "charlm": [], "build": None, "grading": None,
     }
 
     print(f"rnnlib vs PyTorch {torch.__version__}, numpy {np.__version__}, "
@@ -591,6 +621,13 @@ def main(argv=None):
             results["rnn"].append(row)
             print(f"  rnn {size_label(row)} {dtype_name}: ratio {row['ratio']:.2f}, "
                   f"{row['fraction_of_matmul']:.0%} of matmul", flush=True)
+
+    for B, H in sorted({(B, H) for _, B, _, H in grid if B > 1}):
+        for dtype_name in DTYPES:
+            row = bench_tanh(B, H, dtype_name, repeats=20 if quick else 300)
+            results["tanh"].append(row)
+            print(f"  tanh ({B}, {H}) {dtype_name}: the exp identity takes {row['ratio']:.2f}x "
+                  "the time of np.tanh", flush=True)
 
     text = load_text(max_chars=20_000 if quick else 200_000)
     for T, B, H in (QUICK_CHARLM if quick else CHARLM):

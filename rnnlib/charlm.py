@@ -20,6 +20,7 @@ from rnnlib.layers import output_backward, output_forward
 from rnnlib.losses import softmax, softmax_cross_entropy
 from rnnlib.optim import Adam, clip_by_global_norm
 from rnnlib.params import init_rnn_params
+from rnnlib.rnn import tanh_in_place
 from rnnlib.training import tbptt_train
 
 # Undecorated building blocks (see rnnlib._guard), so these models also run while a checker
@@ -108,20 +109,23 @@ def char_rnn_loss(params, inputs, targets, h0=None, mask=None):
     h0 = np.zeros((B, H), dtype=Whh.dtype) if h0 is None else h0
 
     # Forward: the recurrence of rnnlib.rnn.rnn_forward, with the input term gathered.
-    pre = _input_projection(Wxh, inputs) + bh
-    hs = np.empty_like(pre)
+    # hs starts as the input terms (a new array: the gather copies) and each step finishes its
+    # own row in place, as in rnn_forward.
+    hs = _input_projection(Wxh, inputs) + bh
     h = h0
     for t in range(T):
-        h = np.tanh(pre[t] + h @ Whh.T, out=hs[t])
+        hs[t] += h @ Whh.T
+        h = tanh_in_place(hs[t])
     logits, out_cache = _output_forward(hs, Why, by)
     loss, dlogits = _xent(logits, targets, mask)
 
     # Backward: output layer, then BPTT exactly as in rnnlib.rnn.rnn_backward.
     dhs, dWhy, dby = _output_backward(dlogits, out_cache)
-    dzs = np.empty_like(hs)
+    dzs = np.square(hs)  # tanh' = 1 - h^2 for all steps, then times the gradient on h_t
+    np.subtract(1.0, dzs, out=dzs)
     dh_next = np.zeros_like(h0)
     for t in range(T - 1, -1, -1):
-        np.multiply(dhs[t] + dh_next, 1.0 - hs[t] ** 2, out=dzs[t])
+        dzs[t] *= dhs[t] + dh_next
         dh_next = dzs[t] @ Whh
     dz = dzs.reshape(T * B, H)
     h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * B, H)
@@ -206,10 +210,10 @@ def _chunk_loss(params, inputs, targets, h0):
     # Forward only: the loss of one chunk and the last hidden state.
     T, B = inputs.shape
     h = np.zeros((B, params["Whh"].shape[0])) if h0 is None else h0
-    pre = _input_projection(params["Wxh"], inputs) + params["bh"]
-    hs = np.empty_like(pre)
+    hs = _input_projection(params["Wxh"], inputs) + params["bh"]
     for t in range(T):
-        h = np.tanh(pre[t] + h @ params["Whh"].T, out=hs[t])
+        hs[t] += h @ params["Whh"].T
+        h = tanh_in_place(hs[t])
     logits, _ = _output_forward(hs, params["Why"], params["by"])
     loss, _ = _xent(logits, targets)
     return loss, h.copy()

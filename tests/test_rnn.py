@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import rnnlib
+import rnnlib.rnn as rnn_mod
 from rnnlib import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 
@@ -80,3 +81,28 @@ def test_public_api_is_exported():
     for name in ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
                  "output_forward", "output_backward", "softmax_cross_entropy", "mse", "rel_error"):
         assert callable(getattr(rnnlib, name))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_via_exp_is_tanh_to_two_eps_everywhere(dtype):
+    # A dense grid through the curved part, both tails on a log scale (tiny values, where the
+    # identity's error is absolute, and huge ones, where exp overflows), and the special values.
+    tiny = np.logspace(-30, 3, 4001)
+    z = np.concatenate([np.linspace(-20, 20, 400_001), tiny, -tiny,
+                        [0.0, -0.0, 1e30, -1e30, np.inf, -np.inf]]).astype(dtype)
+    exact = np.tanh(z.astype(np.float64))
+    work = z.copy()
+    with np.errstate(all="raise"):  # the overflow of exp(2 z) must not leak out as a warning
+        got = rnn_mod._tanh_via_exp(work)
+    assert got is work and got.dtype == dtype
+    assert np.max(np.abs(got - exact)) <= 2 * np.finfo(dtype).eps
+    assert np.isnan(rnn_mod._tanh_via_exp(np.array([np.nan], dtype=dtype)))[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_in_place_overwrites_its_argument_with_tanh(dtype):
+    z = np.linspace(-5, 5, 101).astype(dtype)
+    want = np.tanh(z)
+    got = rnn_mod.tanh_in_place(z)
+    assert got is z and got.dtype == dtype
+    np.testing.assert_allclose(got, want, rtol=0, atol=2 * np.finfo(dtype).eps)
