@@ -328,3 +328,26 @@ def test_parallel_workers_on_postgresql_grade_exactly_like_a_sequential_run(tiny
 def test_makefile_has_a_documented_grade_target():
     makefile = (ROOT / "Makefile").read_text()
     assert "\ngrade:" in makefile and "rnnlib.grading" in makefile
+
+
+@needs_bwrap
+@needs_pg
+def test_grading_benchmark_writes_a_dated_result_the_performance_page_reads(tiny_course, tmp_path):
+    # The benchmark's own path, on a class of two (one solves everything, one half), so that
+    # `python -m rnnlib.grading.bench --students 50` is known to work before anyone waits an
+    # hour for it. No timing is asserted.
+    course, _ = tiny_course
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rnnlib.grading.bench", "--course", str(course), "--students", "2",
+         "--workers", "2", "--out", str(out)],
+        cwd=course, capture_output=True, text=True, env=_env(), timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    (path,) = out.glob("grading-*.json")
+    res = json.loads(path.read_text())
+    assert res["identical"] is True and res["gradebook_n"] == "postgresql"
+    assert res["notebooks"] == 2 and res["assignments"] == [A]
+    assert res["per_notebook_1"] > 0 and res["per_notebook_n"] > 0
+    assert set(res["per_assignment_1"]) == {A}
+    assert res["machine"]["cores"] and res["limits"]["cell_timeout"] > 0
+    assert "--students 2" in res["command"]

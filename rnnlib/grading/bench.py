@@ -1,6 +1,6 @@
 """Benchmark: seconds per notebook when grading a synthetic class at 1 and N workers.
 
-    python -m rnnlib.grading.bench [--students 50] [--workers 2] [--course .] [--json out.json]
+    python -m rnnlib.grading.bench [--students 50] [--workers 2] [--course .] [--out DIR]
     python -m rnnlib.grading.bench --make-class example_class --students 4   # only the class
 
 A synthetic class of ``--students`` students submits every assignment of the course
@@ -8,9 +8,12 @@ A synthetic class of ``--students`` students submits every assignment of the cou
 solve everything but one answer that crashes its process. The class is graded twice with the
 instructor's command: once with one worker on SQLite, once with N workers sharing a PostgreSQL
 gradebook (a throwaway server on loopback; SQLite when PostgreSQL is not installed). It prints
-seconds per notebook for both and checks that the two runs gave identical grades.
+seconds per notebook for both, checks that the two runs gave identical grades, and writes a
+dated ``grading-<date>.json`` (with the machine it ran on) into ``--out`` (default
+``<course>/bench/results``), which the book's Performance page shows.
 
-This takes minutes (50 students x 7 assignments is 350 notebooks); the tests do not run it.
+This takes about an hour at 50 students x 7 assignments (350 notebooks, graded twice); the
+tests run it on a class of two and one assignment.
 """
 from __future__ import annotations
 
@@ -18,8 +21,10 @@ import argparse
 import contextlib
 import copy
 import csv
+import datetime as _dt
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -86,31 +91,62 @@ def _scores(path):
         return {(r["student_id"], r["assignment"]): r["score"] for r in csv.DictReader(f)}
 
 
-def run_benchmark(course=".", students=50, workers=2, limits=None, echo=print):
-    """Grade the synthetic class at 1 and ``workers`` workers; return the timings."""
+def _machine():
+    cpu = platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import nbgrader
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "nbgrader": nbgrader.__version__,
+            "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+
+
+def _per_assignment(entries):
+    """Mean seconds per notebook of each assignment (a worker times its share of each)."""
+    sums = {}
+    for e in entries:
+        total, n = sums.get(e["assignment"], (0.0, 0))
+        sums[e["assignment"]] = (total + e.get("seconds", 0.0), n + 1)
+    return {a: total / n for a, (total, n) in sorted(sums.items())}
+
+
+def run_benchmark(course=".", students=50, workers=2, limits=None, assignments=None, echo=print):
+    """Grade the synthetic class at 1 and ``workers`` workers; return the timings.
+
+    ``assignments`` limits the grading to those (default: all of them).
+    """
     from rnnlib.grading.pgserver import find_bin, postgres_server
 
     limits = limits or Limits(cell_timeout=30)
-    results = {"students": students, "workers": workers}
+    results = {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+               "students": students, "workers": workers, "machine": _machine(),
+               "limits": limits.as_dict()}
     with tempfile.TemporaryDirectory(prefix="rnn-bench-") as tmp:
         tmp = Path(tmp)
         names, _ = synthetic_class(course, tmp / "submitted", students)
+        names = [a for a in names if assignments is None or a in assignments]
         results["assignments"] = names
         quiet = lambda *a, **k: None  # noqa: E731
         t = time.monotonic()
         one = grade_class(tmp / "submitted", course=course, out=tmp / "one", limits=limits,
-                          workers=1, seed=1, echo=quiet)
+                          assignments=names, workers=1, seed=1, echo=quiet)
         results["seconds_1"] = time.monotonic() - t
         results["notebooks"] = one["notebooks"]
+        results["per_assignment_1"] = _per_assignment(one["entries"])
         pg = find_bin() is not None
         ctx = postgres_server() if pg else contextlib.nullcontext(None)
         with ctx as url:
             t = time.monotonic()
             many = grade_class(tmp / "submitted", course=course, out=tmp / "many", limits=limits,
-                               workers=workers, seed=1, db_url=url, echo=quiet)
+                               assignments=names, workers=workers, seed=1, db_url=url, echo=quiet)
             results["seconds_n"] = time.monotonic() - t
         results["gradebook_n"] = "postgresql" if pg else "sqlite"
         results["identical"] = _scores(one["grades_csv"]) == _scores(many["grades_csv"])
+    results["machine"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     n = results["notebooks"]
     results["per_notebook_1"] = results["seconds_1"] / n
     results["per_notebook_n"] = results["seconds_n"] / n
@@ -128,7 +164,8 @@ def main(argv=None):
     p.add_argument("--course", default=".")
     p.add_argument("--students", type=int, default=50)
     p.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
-    p.add_argument("--json", help="write the results here")
+    p.add_argument("--assignments", nargs="+", metavar="NAME", help="only these (default: all)")
+    p.add_argument("--out", help="folder for grading-<date>.json (default <course>/bench/results)")
     p.add_argument("--make-class", metavar="FOLDER",
                    help="only write the synthetic class into FOLDER (an example to grade)")
     args = p.parse_args(argv)
@@ -138,9 +175,17 @@ def main(argv=None):
             print(f"{sid}: {profile}")
         print(f"Wrote {len(profiles)} students x {len(names)} assignments into {args.make_class}")
         return 0
-    res = run_benchmark(args.course, args.students, args.workers)
-    if args.json:
-        Path(args.json).write_text(json.dumps(res, indent=1))
+    res = run_benchmark(args.course, args.students, args.workers, assignments=args.assignments)
+    given = argv if argv is not None else sys.argv[1:]
+    res["command"] = " ".join(["python -m rnnlib.grading.bench", *given])
+    out = Path(args.out) if args.out else Path(args.course) / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.fromisoformat(res["date"]).strftime("%Y-%m-%dT%H%M%S")
+    path = out / f"grading-{stamp}.json"
+    tmp = path.with_suffix(".json.tmp")  # written whole, then renamed: never half a file
+    tmp.write_text(json.dumps(res, indent=1) + "\n")
+    tmp.replace(path)
+    print(f"Wrote {path}")
     return 0 if res["identical"] else 1
 
 
