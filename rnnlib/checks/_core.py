@@ -156,6 +156,20 @@ def close(a, b, rtol=1e-7, atol=1e-9):
     return bool(_all(diff <= atol + rtol * _abs(b.astype(float))))
 
 
+def unpack_pair(result, name, first, second):
+    """``result`` if it is a 2-tuple, else CheckFailed saying what ``name`` returned instead.
+
+    ``first`` and ``second`` name the two values the student's function should return.
+    """
+    if not (isinstance(result, tuple) and len(result) == 2):
+        extra = f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
+        raise CheckFailed(
+            f"{name} should return a pair ({first}, {second}), but it returned "
+            f"{type(result).__name__}{extra}."
+        )
+    return result
+
+
 def require_array(value, expected_shape, what, dtype_kind=None):
     """Fail unless ``value`` is an ndarray of ``expected_shape`` (and dtype kind, if given).
 

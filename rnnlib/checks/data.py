@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlib import data as _data
-from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape, require_array
+from rnnlib.checks._core import (
+    CheckFailed, call_student, case_seeds, fmt_shape, require_array, unpack_pair,
+)
 
 __all__ = ["check_char_vocab", "check_one_hot", "check_make_batches", "check_sliding_windows"]
 
@@ -39,16 +41,6 @@ def _equal(a, b):
 def _first_diff(a, b):
     """Index (tuple) of the first entry where two equally shaped arrays differ."""
     return tuple(int(i) for i in _argwhere(_asarray(a) != _asarray(b))[0])
-
-
-def _unpack_pair(result, name, first, second):
-    if not (isinstance(result, tuple) and len(result) == 2):
-        extra = f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
-        raise CheckFailed(
-            f"{name} should return a pair ({first}, {second}), but it returned "
-            f"{type(result).__name__}{extra}."
-        )
-    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,7 +127,7 @@ def check_char_vocab(char_vocab, hidden=False):
     for seed in case_seeds(hidden):
         for text in _vocab_texts(seed, hidden):
             out = call_student(char_vocab, text)
-            chars, index = _unpack_pair(out, "char_vocab", "chars", "index")
+            chars, index = unpack_pair(out, "char_vocab", "chars", "index")
             _describe_vocab_error(text, chars, index)
     print("char_vocab: all checks passed.")
 
@@ -335,7 +327,7 @@ def check_make_batches(make_batches, hidden=False):
             ids = rng.permutation(N).astype(np.int64)
             want_x, want_y = _make_batches(ids, T, B)
             out = call_student(make_batches, ids, T, B)
-            x, y = _unpack_pair(out, "make_batches", "inputs", "targets")
+            x, y = unpack_pair(out, "make_batches", "inputs", "targets")
             _diagnose_batches(x, y, ids, T, B, want_x, want_y)
     print("make_batches: all checks passed.")
 
@@ -429,6 +421,6 @@ def check_sliding_windows(sliding_windows, hidden=False):
             series = rng.standard_normal(shape)
             want_X, want_y = _sliding_windows(series, window, horizon)
             out = call_student(sliding_windows, series, window, horizon)
-            X, y = _unpack_pair(out, "sliding_windows", "X", "y")
+            X, y = unpack_pair(out, "sliding_windows", "X", "y")
             _diagnose_windows(X, y, series, window, horizon, want_X, want_y)
     print("sliding_windows: all checks passed.")

@@ -16,6 +16,7 @@ from rnnlib.checks._core import (
     close,
     require_array,
     require_close,
+    unpack_pair,
 )
 
 __all__ = [
@@ -56,20 +57,9 @@ def _step_inputs(rng, B, D, H, scale=0.5):
     )
 
 
-def _unpack_pair(result, name, first):
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise CheckFailed(
-            f"{name} should return a pair ({first}, cache), but it returned "
-            f"{type(result).__name__}"
-            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
-            + "."
-        )
-    return result
-
-
 def _student_step(fn, x_t, h_prev, Wxh, Whh, bh):
     out = call_student(fn, x_t, h_prev, Wxh, Whh, bh)
-    return _unpack_pair(out, fn.__name__, "h_t")[0]
+    return unpack_pair(out, fn.__name__, "h_t", "cache")[0]
 
 
 def _diagnose_step(fn, x_t, h_prev, Wxh, Whh, bh):
@@ -186,7 +176,7 @@ def check_rnn_forward(rnn_forward, hidden=False):
             args = _sequence_inputs(rng, T, B, D, H)
             expected, _ = _forward(*args)
             out = call_student(rnn_forward, *args)
-            hs = _unpack_pair(out, "rnn_forward", "hs")[0]
+            hs = unpack_pair(out, "rnn_forward", "hs", "cache")[0]
             require_array(hs, (T, B, H), f"hs (for T={T}, B={B}, D={D}, H={H})")
             if not close(hs, expected):
                 reason = _diagnose_sequence(hs, *args, expected)
@@ -247,7 +237,7 @@ def check_rnn_step_backward(rnn_step_forward, rnn_step_backward, hidden=False):
             _, ref_cache = _step_forward(*args)
             want = _step_backward(dh, ref_cache)
             out = call_student(rnn_step_forward, *args)
-            _, cache = _unpack_pair(out, "rnn_step_forward", "h_t")
+            _, cache = unpack_pair(out, "rnn_step_forward", "h_t", "cache")
             got = call_student(rnn_step_backward, dh, cache)
             context = f" (seed {seed}, B={B}, D={D}, H={H})"
             if isinstance(got, tuple) and len(got) == 5 and isinstance(got[0], np.ndarray):
@@ -276,7 +266,7 @@ def check_rnn_backward(rnn_forward, rnn_backward, hidden=False):
             _, ref_cache = _forward(*args)
             want = _backward(dhs, ref_cache)
             out = call_student(rnn_forward, *args)
-            _, cache = _unpack_pair(out, "rnn_forward", "hs")
+            _, cache = unpack_pair(out, "rnn_forward", "hs", "cache")
             got = call_student(rnn_backward, dhs, cache)
             context = f" (seed {seed}, T={T}, B={B}, D={D}, H={H})"
             if isinstance(got, tuple) and len(got) == 5 and isinstance(got[0], np.ndarray):
