@@ -21,19 +21,14 @@ import numpy as np
 
 from rnnlib._guard import reference
 from rnnlib.data import sliding_windows
-from rnnlib.layers import output_backward, output_forward
-from rnnlib.losses import mse
 from rnnlib.lstm import init_lstm_params, lstm_backward, lstm_forward
-from rnnlib.regressor import fit_minibatches
+from rnnlib.regressor import fit_minibatches, mse_back_to_states, read_out
 
 # Undecorated building blocks (see rnnlib._guard), so these models also run while a checker
 # blocks the references.
 _sliding_windows = sliding_windows.__wrapped__
 _lstm_forward = lstm_forward.__wrapped__
 _lstm_backward = lstm_backward.__wrapped__
-_output_forward = output_forward.__wrapped__
-_output_backward = output_backward.__wrapped__
-_mse = mse.__wrapped__
 
 __all__ = [
     "forecast_windows",
@@ -146,8 +141,7 @@ def _forward(params, x, state, many_to_one):
     H = params["Wh"].shape[1]
     h0, c0 = (np.zeros((B, H)), np.zeros((B, H))) if state is None else state
     hs, cache = _lstm_forward(x, h0, c0, params["Wx"], params["Wh"], params["b"])
-    read = hs[-1:] if many_to_one else hs  # as in rnnlib.regressor
-    ys, out_cache = _output_forward(read, params["Why"], params["by"])
+    ys, out_cache = read_out(hs, params, many_to_one)
     return ys, hs, cache, out_cache
 
 
@@ -173,13 +167,7 @@ def lstm_regressor_loss(params, x, y, state=None, many_to_one=True):
     state : tuple (h_last, c_last) of (B, H) ndarray
     """
     ys, hs, cache, out_cache = _forward(params, x, state, many_to_one)
-    loss, dys = _mse(ys, y[None] if many_to_one else y)
-    dread, dWhy, dby = _output_backward(dys, out_cache)
-    if many_to_one:
-        dhs = np.zeros_like(hs)
-        dhs[-1] = dread[0]
-    else:
-        dhs = dread
+    loss, dhs, dWhy, dby = mse_back_to_states(ys, y, hs, out_cache, many_to_one)
     _, _, _, dWx, dWh, db = _lstm_backward(dhs, cache)
     grads = {"Wx": dWx, "Wh": dWh, "b": db, "Why": dWhy, "by": dby}
     return loss, grads, (hs[-1].copy(), cache.cs[-1].copy())

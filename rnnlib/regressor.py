@@ -48,15 +48,45 @@ def init_regressor(D, H, O, rng=None):
     return _init_rnn_params(D, H, O, rng)
 
 
+def read_out(hs, params, many_to_one):
+    """The output layer on the hidden states ``hs (T, B, H)``: ``(ys, out_cache)``.
+
+    Many-to-one reads only the last state; keeping it as a length-1 sequence (``ys`` is then
+    ``(1, B, O)``) lets the same output layer serve both cases. Shared with the LSTM regressor
+    of :mod:`rnnlib.forecast`.
+    """
+    read = hs[-1:] if many_to_one else hs
+    return _output_forward(read, params["Why"], params["by"])
+
+
+def mse_back_to_states(ys, y, hs, out_cache, many_to_one):
+    """Mean squared error of :func:`read_out`'s predictions, and its gradient on every state.
+
+    Returns
+    -------
+    loss : float
+    dhs : (T, B, H) ndarray
+        Gradient on each hidden state (zero before the last one when ``many_to_one``).
+    dWhy, dby : ndarray
+        Gradients of the output layer.
+    """
+    loss, dys = _mse(ys, y[None] if many_to_one else y)
+    dread, dWhy, dby = _output_backward(dys, out_cache)
+    if many_to_one:
+        # Only the last state was read: every earlier state gets its gradient through time.
+        dhs = np.zeros_like(hs)
+        dhs[-1] = dread[0]
+    else:
+        dhs = dread
+    return loss, dhs, dWhy, dby
+
+
 def _forward(params, x, h0, many_to_one):
     T, B, _ = x.shape
     H = params["Whh"].shape[0]
     h0 = np.zeros((B, H)) if h0 is None else h0
     hs, rnn_cache = _rnn_forward(x, h0, params["Wxh"], params["Whh"], params["bh"])
-    # Many-to-one reads only the last state; keeping it as a length-1 sequence lets the same
-    # output layer serve both cases.
-    read = hs[-1:] if many_to_one else hs
-    ys, out_cache = _output_forward(read, params["Why"], params["by"])
+    ys, out_cache = read_out(hs, params, many_to_one)
     return ys, hs, rnn_cache, out_cache
 
 
@@ -84,15 +114,7 @@ def regressor_loss(params, x, y, h0=None, many_to_one=True):
     h_last : (B, H) ndarray
     """
     ys, hs, rnn_cache, out_cache = _forward(params, x, h0, many_to_one)
-    target = y[None] if many_to_one else y
-    loss, dys = _mse(ys, target)
-    dread, dWhy, dby = _output_backward(dys, out_cache)
-    if many_to_one:
-        # Only the last state was read: every earlier state gets its gradient through time.
-        dhs = np.zeros_like(hs)
-        dhs[-1] = dread[0]
-    else:
-        dhs = dread
+    loss, dhs, dWhy, dby = mse_back_to_states(ys, y, hs, out_cache, many_to_one)
     _, _, dWxh, dWhh, dbh = _rnn_backward(dhs, rnn_cache)
     grads = {"Wxh": dWxh, "Whh": dWhh, "bh": dbh, "Why": dWhy, "by": dby}
     return loss, grads, hs[-1].copy()
