@@ -62,7 +62,8 @@ if str(ROOT) not in sys.path:
 
 from rnnlib.charlm import char_rnn_loss, init_char_rnn  # noqa: E402
 from rnnlib.data import batchify, build_vocab, iter_chunks, load_text  # noqa: E402
-from rnnlib.optim import Adam, clip_by_global_norm  # noqa: E402
+from rnnlib.optim import Adam  # noqa: E402
+from rnnlib.training import tbptt_train  # noqa: E402
 from rnnlib.rnn import _tanh_via_exp, rnn_backward, rnn_forward  # noqa: E402
 from tests.nbtools import assignments  # noqa: E402
 
@@ -291,12 +292,13 @@ def bench_charlm(torch, T, B, H, dtype_name, blocks, steps_per_block, text, paus
     opt = Adam(2e-3)
     state = {"h": None, "i": 0}
 
-    def rnnlib_step():
-        inputs, targets = chunks[state["i"] % len(chunks)]
-        state["i"] += 1
-        loss, grads, state["h"] = char_rnn_loss(params, inputs, targets, state["h"])
-        grads, _ = clip_by_global_norm(grads, 5.0)
-        opt.step(params, grads)
+    def rnnlib_block():
+        # rnnlib's one training loop (the book's and the models'), a block of steps at a time,
+        # the state carried from block to block as from chunk to chunk.
+        block_chunks = [chunks[(state["i"] + k) % len(chunks)] for k in range(steps_per_block)]
+        state["i"] += steps_per_block
+        state["h"] = tbptt_train(params, char_rnn_loss, block_chunks, opt, clip=5.0,
+                                 h0=state["h"])["state"]
 
     F = torch.nn.functional
     tdtype = getattr(torch, dtype_name)
@@ -329,7 +331,7 @@ def bench_charlm(torch, T, B, H, dtype_name, blocks, steps_per_block, text, paus
     def block(step):
         return lambda: [step() for _ in range(steps_per_block)]
 
-    times = interleaved({"rnnlib": block(rnnlib_step), "torch": block(torch_step)}, blocks, 1,
+    times = interleaved({"rnnlib": rnnlib_block, "torch": block(torch_step)}, blocks, 1,
                         pause=pause, budget=budget, min_repeats=min(5, blocks))
     chars = steps_per_block * T * B
     r, t = summary(times["rnnlib"]), summary(times["torch"])

@@ -5,6 +5,23 @@ Letters used throughout: ``T`` time steps, ``B`` batch, ``D`` input size, ``H`` 
 weights are stored ``Wxh (H, D)``, ``Whh (H, H)``, ``bh (H,)``, ``Why (O, H)``, ``by (O,)``.
 
 Only numpy is imported here; plotting helpers import matplotlib when they are called.
+
+Modules, each named after what it holds (all importable as attributes, ``rnnlib.data``):
+
+* ``data`` — text, series and synthetic tasks, vocabularies, batching;
+* ``rnn`` — the vanilla recurrence and its BPTT (the only place they are written);
+  ``lstm`` — the LSTM's; ``cells`` — both behind one interface;
+* ``layers``, ``losses``, ``heads`` — the output layer, the losses, and the two heads
+  (softmax over a vocabulary, mean squared error);
+* ``models`` — a model is inputs, a cell and a head; ``charlm`` (character language model),
+  ``regressor`` (sequence regression), ``forecast`` (windows and baselines for series),
+  ``ngram`` (count-based baselines);
+* ``params``, ``optim``, ``training``, ``gradcheck`` — parameters, optimizers and clipping,
+  the one training loop, gradient checking;
+* ``probes``, ``dynamics`` — what the book measures inside a network (memory, Jacobians,
+  gradient norms over time);
+* ``plotting`` — figures (matplotlib, imported when called); ``checks`` — the exercises'
+  checkers.
 """
 from rnnlib.rnn import (
     SequenceCache,
@@ -18,10 +35,30 @@ from rnnlib.layers import OutputCache, output_backward, output_forward
 from rnnlib.losses import mse, softmax, softmax_cross_entropy
 from rnnlib.gradcheck import check_backward, numerical_gradient, numerical_gradient_array, rel_error
 
-# The other modules, importable as attributes (``rnnlib.data.load_text``). All numpy-only;
-# plotting and grading are imported explicitly (``import rnnlib.plotting``) because they pull in
-# matplotlib or nbgrader.
-from rnnlib import charlm, data, gradcheck, layers, losses, lstm, optim, params, regressor, training
+# Every module, importable as an attribute (``rnnlib.data.load_text``). All numpy-only;
+# plotting imports matplotlib inside its functions.
+from rnnlib import (  # noqa: E402
+    cells,
+    charlm,
+    checks,
+    data,
+    dynamics,
+    forecast,
+    gradcheck,
+    heads,
+    layers,
+    losses,
+    lstm,
+    models,
+    ngram,
+    optim,
+    params,
+    plotting,
+    probes,
+    regressor,
+    rnn,
+    training,
+)
 
 __version__ = "0.1.0"
 

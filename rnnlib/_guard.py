@@ -1,50 +1,178 @@
-"""Blocking rnnlib's reference functions while a student's code runs.
+"""Refusing calls into rnnlib while a student's function is being checked.
 
-A checker calls the student's function inside :func:`references_blocked`. Every public
-reference function is wrapped by :func:`reference`, so that calling it during that window
-raises :class:`ReferenceUsedError` instead of quietly scoring the reference's answer. The
-checkers themselves compute expected values through ``fn.__wrapped__`` (the undecorated
-function), which the block does not affect.
+Every exercise asks for numpy only: a student's ``rnn_forward`` that returns
+``rnnlib.rnn.rnn_forward(...)`` must fail with "implement this yourself", not score. A checker
+therefore runs the student's function inside :func:`references_blocked`. In that window any
+call *from code outside rnnlib* into one of rnnlib's public functions is refused with
+:class:`ReferenceUsedError`, whatever name the function was imported under (the check is on
+the function's code object, not on its name). Calls made by rnnlib itself go through: a
+checker may hand the student a callback built on the references, and rnnlib's own models keep
+working inside it.
 
-This is feedback, not security: a student's code runs in the same process and could undo
-it. Trustworthy grading happens outside the student's process (see ``rnnlib.grading``).
+The mechanism is one profile hook (:func:`sys.setprofile`) installed for the window, so the
+references are plain functions: nothing wraps them and nothing needs unwrapping. When the hook
+refuses a call, CPython switches profiling off (that is how a raising profile function is
+treated), so a student who catches the error could then call the reference unhindered; the
+refusal is remembered instead, and :func:`references_blocked` raises after the window
+whatever the student's code did with the error.
+
+This is feedback, not security: a student's code runs in the same process and could undo it.
+Trustworthy grading happens outside the student's process (the instructor's grader).
 """
 from __future__ import annotations
 
 import contextlib
-import functools
+import importlib
+import pkgutil
+import sys
+import threading
+import types
+from pathlib import Path
 
-__all__ = ["ReferenceUsedError", "reference", "references_blocked"]
+__all__ = ["ReferenceUsedError", "references_blocked", "call_blocked", "reference_functions"]
 
-_state = {"blocked": False}
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)
+# Modules whose functions a student may call freely: the checkers (a student never calls
+# them from a graded function, but their callbacks run inside the window) and plotting.
+_NOT_REFERENCES = ("rnnlib.checks", "rnnlib.plotting", "rnnlib._guard")
 
 
 class ReferenceUsedError(RuntimeError):
     """Raised when a student's function calls the rnnlib reference it should implement."""
 
 
-def reference(fn):
-    """Mark ``fn`` as a reference implementation that students must not call while graded."""
+def _is_rnnlib_code(code):
+    return code.co_filename.startswith(_PACKAGE_DIR)
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if _state["blocked"]:
-            raise ReferenceUsedError(
-                f"Your code called rnnlib.{fn.__name__}, the course's reference solution. "
-                "Implement this yourself with numpy; rnnlib's answer earns no points."
-            )
-        return fn(*args, **kwargs)
 
-    wrapper.__rnnlib_reference__ = True
-    return wrapper
+def reference_functions():
+    """Every public function of rnnlib's numpy modules, by code object.
+
+    Returns
+    -------
+    dict
+        ``{id(function.__code__): "rnnlib.module.name"}`` for every function (and every method
+        of a public class) listed in a module's ``__all__``.
+    """
+    import rnnlib
+
+    found = {}
+    for info in pkgutil.iter_modules(rnnlib.__path__, prefix="rnnlib."):
+        if info.ispkg or info.name.startswith(_NOT_REFERENCES):
+            continue  # the references are rnnlib's top-level modules
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name, None)
+            for fn in _functions_of(obj):
+                if fn.__module__ == module.__name__:
+                    found[id(fn.__code__)] = f"{module.__name__}.{fn.__qualname__}"
+    return found
+
+
+def _functions_of(obj):
+    if isinstance(obj, types.FunctionType):
+        return [obj]
+    if isinstance(obj, type):
+        return [v for v in vars(obj).values() if isinstance(v, types.FunctionType)]
+    return []
+
+
+_REFERENCES = None  # filled on first use: importing every module at import time would be circular
+
+
+class _Window:
+    """One blocking window: the hook, and what it refused."""
+
+    def __init__(self, references, allow):
+        self.references = {k: v for k, v in references.items() if k not in allow}
+        self.refused = None
+
+    def hook(self, frame, event, arg):
+        if event != "call":
+            return
+        name = self.references.get(id(frame.f_code))
+        if name is None:
+            return
+        caller = frame.f_back
+        if (caller is not None and caller.f_code is not _STUDENT_ENTRY
+                and _is_rnnlib_code(caller.f_code)):
+            return  # rnnlib calling itself (a model, or a checker's callback)
+        self.refused = name
+        raise ReferenceUsedError(
+            f"Your code called {name}, the course's reference solution. Implement this "
+            "yourself with numpy; rnnlib's answer earns no points."
+        )
 
 
 @contextlib.contextmanager
-def references_blocked():
-    """Context in which every :func:`reference`-wrapped function raises ReferenceUsedError."""
-    previous = _state["blocked"]
-    _state["blocked"] = True
+def references_blocked(allow=()):
+    """Context in which calls from outside rnnlib into rnnlib's functions are refused.
+
+    Parameters
+    ----------
+    allow : sequence of functions
+        rnnlib functions an exercise gives the student to call (for example the loss that a
+        training step is built on).
+
+    Raises
+    ------
+    ReferenceUsedError
+        On the refused call, inside the window; and again when the window closes if the
+        student's code caught it and carried on.
+    """
+    global _REFERENCES
+    if _REFERENCES is None:
+        _REFERENCES = reference_functions()
+    window = _Window(_REFERENCES, {id(fn.__code__) for fn in allow})
+    previous = sys.getprofile(), threading.getprofile()
+    sys.setprofile(window.hook)
+    threading.setprofile(window.hook)
     try:
-        yield
-    finally:
-        _state["blocked"] = previous
+        yield window
+    except BaseException as err:
+        _restore(previous)
+        if window.refused is not None and not isinstance(err, ReferenceUsedError):
+            raise _refusal(window.refused) from None
+        raise
+    _restore(previous)
+    if window.refused is not None:
+        raise _refusal(window.refused)
+
+
+def call_blocked(fn, *args, allow=(), **kwargs):
+    """``fn(*args, **kwargs)`` with the references blocked, ``fn`` being the student's function.
+
+    The call is made from :func:`_student_entry`, which the hook does not count as rnnlib: so a
+    "student's function" that *is* a reference (``from rnnlib.rnn import rnn_forward`` and no
+    definition), or a ``functools.partial`` of one, is refused like a call from the student.
+
+    Parameters
+    ----------
+    fn : callable
+    *args, **kwargs
+        Passed to ``fn``.
+    allow : sequence of functions
+        rnnlib functions the exercise lets the student call.
+    """
+    with references_blocked(allow):
+        return _student_entry(fn, args, kwargs)
+
+
+def _student_entry(fn, args, kwargs):
+    return fn(*args, **kwargs)
+
+
+_STUDENT_ENTRY = _student_entry.__code__
+
+
+def _restore(previous):
+    sys.setprofile(previous[0])
+    threading.setprofile(previous[1])
+
+
+def _refusal(name):
+    # The student's code caught the first refusal and went on (or raised something else).
+    return ReferenceUsedError(
+        f"Your code called {name}, the course's reference solution, and carried on after "
+        "being told not to. Implement this yourself with numpy; rnnlib's answer earns no points."
+    )

@@ -28,7 +28,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlib._guard import reference
 
 __all__ = [
     "Vocab",
@@ -61,7 +60,6 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 
-@reference
 def char_vocab(text):
     """The sorted distinct characters of ``text`` and the index of each.
 
@@ -132,7 +130,6 @@ class Vocab:
         return "".join(self.chars[int(i)] for i in np.asarray(ids).ravel())
 
 
-@reference
 def build_vocab(text):
     """A :class:`Vocab` of the distinct characters of ``text``, sorted.
 
@@ -158,7 +155,6 @@ def decode(ids, vocab):
     return vocab.decode(ids)
 
 
-@reference
 def one_hot(ids, V):
     """One-hot vectors of integer ids, on a new last axis.
 
@@ -195,7 +191,6 @@ def one_hot(ids, V):
 # ---------------------------------------------------------------------------------------------
 
 
-@reference
 def batchify(ids, B):
     """Cut one long id stream into ``B`` contiguous streams, side by side.
 
@@ -257,7 +252,6 @@ def iter_chunks(streams, T, drop_last=False):
         yield streams[s : s + n], streams[s + 1 : s + n + 1]
 
 
-@reference
 def make_batches(ids, T, B):
     """All full ``(T, B)`` chunks of a text at once: inputs and targets shifted by one step.
 
@@ -303,7 +297,6 @@ def make_batches(ids, T, B):
 # ---------------------------------------------------------------------------------------------
 
 
-@reference
 def sliding_windows(series, window, horizon=1):
     """Every (past ``window`` values, next ``horizon`` values) pair of a series.
 

@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlib._guard import reference
 
 __all__ = ["OutputCache", "output_forward", "output_backward"]
 
@@ -19,7 +18,6 @@ class OutputCache(NamedTuple):
     Why: np.ndarray  # (O, H)
 
 
-@reference
 def output_forward(hs, Why, by):
     """Apply the same affine output layer to every hidden state.
 
@@ -43,7 +41,6 @@ def output_forward(hs, Why, by):
     return ys, OutputCache(hs, Why)
 
 
-@reference
 def output_backward(dys, cache):
     """Backward pass of :func:`output_forward`.
 

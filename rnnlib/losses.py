@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._guard import reference
 
 __all__ = ["softmax", "softmax_cross_entropy", "mse"]
 
@@ -31,7 +30,6 @@ def softmax(logits, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-@reference
 def softmax_cross_entropy(logits, targets, mask=None):
     """Mean cross-entropy of a softmax classifier at every time step.
 
@@ -70,7 +68,6 @@ def softmax_cross_entropy(logits, targets, mask=None):
     return loss, dflat.reshape(T, B, V)
 
 
-@reference
 def mse(preds, targets, mask=None):
     """Mean squared error.
 

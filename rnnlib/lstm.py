@@ -24,20 +24,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlib._guard import reference
-from rnnlib.layers import output_backward, output_forward
-from rnnlib.losses import softmax_cross_entropy
+from rnnlib.rnn import input_terms, recurrent_weight_gradient
 
 __all__ = [
     "LSTMStepCache",
     "LSTMCache",
     "sigmoid",
-    "init_lstm_params",
     "lstm_step_forward",
     "lstm_step_backward",
+    "lstm_recurrence_forward",
+    "lstm_recurrence_backward",
     "lstm_forward",
     "lstm_backward",
-    "lstm_char_loss",
 ]
 
 
@@ -54,32 +52,6 @@ def sigmoid(z):
     """
     # The identity sigmoid(z) = (1 + tanh(z/2)) / 2 never exponentiates a large number.
     return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def init_lstm_params(D, H, O, rng=None):
-    """Initial parameters of an LSTM with an output layer.
-
-    Parameters
-    ----------
-    D, H, O : int
-        Input, hidden and output sizes.
-    rng : int | numpy.random.Generator | None
-
-    Returns
-    -------
-    params : dict
-        ``Wx (4H, D)`` ~ ``N(0, 1/D)``, ``Wh (4H, H)`` ~ ``N(0, 1/H)``, ``b (4H,)`` zeros except
-        the forget gate's block ``b[H:2H] = 1`` (so that a fresh LSTM keeps most of its cell
-        state and gradients flow back through time from the start), ``Why (O, H)``, ``by (O,)``.
-        Drawn in the order Wx, Wh, Why.
-    """
-    rng = np.random.default_rng(rng)
-    Wx = rng.standard_normal((4 * H, D)) / np.sqrt(D)
-    Wh = rng.standard_normal((4 * H, H)) / np.sqrt(H)
-    b = np.zeros(4 * H)
-    b[H:2 * H] = 1.0
-    Why = rng.standard_normal((O, H)) / np.sqrt(H)
-    return {"Wx": Wx, "Wh": Wh, "b": b, "Why": Why, "by": np.zeros(O)}
 
 
 class LSTMStepCache(NamedTuple):
@@ -129,7 +101,6 @@ def _gates_backward(dh, dc, gates, c_prev, tanh_c, H):
     return da, dc * f
 
 
-@reference
 def lstm_step_forward(x_t, h_prev, c_prev, Wx, Wh, b):
     """One LSTM step.
 
@@ -160,7 +131,6 @@ def lstm_step_forward(x_t, h_prev, c_prev, Wx, Wh, b):
     return (h_t, c_t), LSTMStepCache(x_t, h_prev, c_prev, gates, tanh_c, Wx, Wh)
 
 
-@reference
 def lstm_step_backward(dout, cache):
     """Backward pass of :func:`lstm_step_forward`.
 
@@ -190,7 +160,73 @@ def lstm_step_backward(dout, cache):
     return dx_t, dh_prev, dc_prev, dWx, dWh, db
 
 
-@reference
+def lstm_recurrence_forward(a, h0, c0, Wh):
+    """The LSTM loop over a whole sequence, given its input terms ``a_t = x_t @ Wx.T + b``.
+
+    Parameters
+    ----------
+    a : (T, B, 4H) ndarray
+        Input terms of the four gates at every step (:func:`rnnlib.rnn.input_terms`).
+        Overwritten: ``a[t]`` ends up holding step t's activated gates ``i, f, g, o``.
+    h0, c0 : (B, H) ndarray
+        Initial hidden and cell states.
+    Wh : (4H, H) ndarray
+
+    Returns
+    -------
+    hs, cs : (T, B, H) ndarray
+        Hidden and cell states after each step.
+    gates : (T, B, 4H) ndarray
+        The array ``a``, holding the gates.
+    """
+    T, B, H4 = a.shape
+    H = H4 // 4
+    hs = np.empty((T, B, H), dtype=a.dtype)
+    cs = np.empty((T, B, H), dtype=a.dtype)
+    h, c = h0, c0
+    for t in range(T):
+        gates = _activate(np.add(a[t], h @ Wh.T, out=a[t]), H)  # a[t] now holds gates
+        c = cs[t] = gates[:, H:2 * H] * c + gates[:, :H] * gates[:, 2 * H:3 * H]
+        h = hs[t] = gates[:, 3 * H:] * np.tanh(c)
+    return hs, cs, a
+
+
+def lstm_recurrence_backward(dhs, hs, cs, gates, h0, c0, Wh):
+    """Backpropagation through time for :func:`lstm_recurrence_forward`.
+
+    Parameters
+    ----------
+    dhs : (T, B, H) ndarray
+        Upstream gradient on every hidden state.
+    hs, cs : (T, B, H) ndarray
+    gates : (T, B, 4H) ndarray
+    h0, c0 : (B, H) ndarray
+    Wh : (4H, H) ndarray
+
+    Returns
+    -------
+    das : (T, B, 4H) ndarray
+        Gradient on each step's gate pre-activations (and so on its input terms).
+    dh0, dc0 : (B, H) ndarray
+
+    Notes
+    -----
+    The loop carries two gradients backwards, on ``h`` and on ``c``. As in
+    :func:`rnnlib.rnn.recurrence_backward` only what the earlier step needs stays in the
+    loop; the weights' gradients are formed afterwards in single products.
+    """
+    T, B, H = hs.shape
+    das = np.empty_like(gates)
+    dh_next = np.zeros_like(h0)
+    dc_next = np.zeros_like(c0)
+    for t in range(T - 1, -1, -1):
+        c_prev = cs[t - 1] if t > 0 else c0
+        das[t], dc_next = _gates_backward(dhs[t] + dh_next, dc_next, gates[t], c_prev,
+                                          np.tanh(cs[t]), H)
+        dh_next = das[t] @ Wh
+    return das, dh_next, dc_next
+
+
 def lstm_forward(x, h0, c0, Wx, Wh, b):
     """Run an LSTM over a whole sequence.
 
@@ -210,21 +246,10 @@ def lstm_forward(x, h0, c0, Wx, Wh, b):
     cache : LSTMCache
         ``cache.cs[-1]`` is the last cell state.
     """
-    T, B, D = x.shape
-    H = h0.shape[1]
-    # As in rnn_forward: the input term of all T steps in one product, before the loop.
-    pre = (x.reshape(T * B, D) @ Wx.T).reshape(T, B, 4 * H) + b
-    hs = np.empty((T, B, H))
-    cs = np.empty((T, B, H))
-    h, c = h0, c0
-    for t in range(T):
-        gates = _activate(np.add(pre[t], h @ Wh.T, out=pre[t]), H)  # pre[t] now holds gates
-        c = cs[t] = gates[:, H:2 * H] * c + gates[:, :H] * gates[:, 2 * H:3 * H]
-        h = hs[t] = gates[:, 3 * H:] * np.tanh(c)
-    return hs, LSTMCache(x, h0, c0, hs, cs, pre, Wx, Wh)
+    hs, cs, gates = lstm_recurrence_forward(input_terms(x, Wx, b), h0, c0, Wh)
+    return hs, LSTMCache(x, h0, c0, hs, cs, gates, Wx, Wh)
 
 
-@reference
 def lstm_backward(dhs, cache):
     """Backpropagation through time for :func:`lstm_forward`.
 
@@ -242,73 +267,13 @@ def lstm_backward(dhs, cache):
     dWx : (4H, D) ndarray
     dWh : (4H, H) ndarray
     db : (4H,) ndarray
-
-    Notes
-    -----
-    The loop carries two gradients backwards, on ``h`` and on ``c``. As in
-    :func:`rnnlib.rnn.rnn_backward` the per-step gate gradients are kept and the weight
-    gradients (sums over time) are formed after the loop in single products.
     """
     x, h0, c0, hs, cs, gates, Wx, Wh = cache
     T, B, D = x.shape
-    H = h0.shape[1]
-    das = np.empty_like(gates)
-    dh_next = np.zeros_like(h0)
-    dc_next = np.zeros_like(c0)
-    for t in range(T - 1, -1, -1):
-        c_prev = cs[t - 1] if t > 0 else c0
-        das[t], dc_next = _gates_backward(dhs[t] + dh_next, dc_next, gates[t], c_prev,
-                                          np.tanh(cs[t]), H)
-        dh_next = das[t] @ Wh
-    da = das.reshape(T * B, 4 * H)
-    h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * B, H)
+    das, dh0, dc0 = lstm_recurrence_backward(dhs, hs, cs, gates, h0, c0, Wh)
+    da = das.reshape(T * B, -1)
     dx = (da @ Wx).reshape(T, B, D)
     dWx = da.T @ x.reshape(T * B, D)
-    dWh = da.T @ h_prev
+    dWh = recurrent_weight_gradient(das, h0, hs)
     db = da.sum(axis=0)
-    return dx, dh_next, dc_next, dWx, dWh, db
-
-
-def lstm_char_loss(params, inputs, targets, state=None, mask=None):
-    """Loss and gradients of an LSTM that reads ids and predicts ids (a character LSTM).
-
-    The LSTM counterpart of :func:`rnnlib.charlm.char_rnn_loss`, with the same calling
-    convention, so :func:`rnnlib.training.tbptt_train` trains it unchanged.
-
-    Parameters
-    ----------
-    params : dict
-        ``Wx (4H, V_in)``, ``Wh (4H, H)``, ``b (4H,)``, ``Why (V_out, H)``, ``by (V_out,)``
-        (see :func:`init_lstm_params`).
-    inputs : (T, B) int ndarray
-    targets : (T, B) int ndarray
-    state : tuple (h0, c0) of (B, H) ndarray, optional
-        Starting hidden and cell states (default zeros).
-    mask : (T, B) bool ndarray, optional
-        ``True`` where a prediction counts.
-
-    Returns
-    -------
-    loss : float
-        Mean cross-entropy in nats.
-    grads : dict
-        Same keys and shapes as ``params``.
-    state : tuple (h_last, c_last) of (B, H) ndarray
-        To carry into the next chunk.
-    """
-    inputs = np.asarray(inputs)
-    T, B = inputs.shape
-    H = params["Wh"].shape[1]
-    V_in = params["Wx"].shape[1]
-    h0, c0 = (np.zeros((B, H)), np.zeros((B, H))) if state is None else state
-    # Undecorated building blocks (see rnnlib._guard), so the loss also runs while a checker
-    # blocks the references.
-    x = np.zeros((T, B, V_in))
-    x[np.arange(T)[:, None], np.arange(B), inputs] = 1.0  # one-hot inputs
-    hs, cache = lstm_forward.__wrapped__(x, h0, c0, params["Wx"], params["Wh"], params["b"])
-    logits, out_cache = output_forward.__wrapped__(hs, params["Why"], params["by"])
-    loss, dlogits = softmax_cross_entropy.__wrapped__(logits, targets, mask)
-    dhs, dWhy, dby = output_backward.__wrapped__(dlogits, out_cache)
-    _, _, _, dWx, dWh, db = lstm_backward.__wrapped__(dhs, cache)
-    grads = {"Wx": dWx, "Wh": dWh, "b": db, "Why": dWhy, "by": dby}
-    return loss, grads, (hs[-1].copy(), cache.cs[-1].copy())
+    return dx, dh0, dc0, dWx, dWh, db

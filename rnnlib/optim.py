@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._guard import reference
 
 __all__ = ["SGD", "Adagrad", "Adam", "global_norm", "clip_by_global_norm", "clip_by_value"]
 
@@ -128,7 +127,6 @@ def global_norm(grads):
     return float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
 
 
-@reference
 def clip_by_global_norm(grads, max_norm):
     """Rescale all gradients together so that their global norm is at most ``max_norm``.
 
@@ -153,7 +151,6 @@ def clip_by_global_norm(grads, max_norm):
     return {k: g * scale for k, g in grads.items()}, norm
 
 
-@reference
 def clip_by_value(grads, limit):
     """Clip every gradient entry into ``[-limit, limit]`` separately.
 

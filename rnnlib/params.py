@@ -1,16 +1,27 @@
-"""Creating and counting the parameters of a vanilla RNN with an output layer.
+"""Creating and counting parameters.
 
-Parameters live in a dict with the keys ``"Wxh" (H, D)``, ``"Whh" (H, H)``, ``"bh" (H,)``,
-``"Why" (O, H)``, ``"by" (O,)``; gradients use the same keys, so optimizers match them by name.
+Parameters live in a dict keyed by name; gradients use the same keys, so optimizers match them
+by name. A vanilla RNN with an output layer has the keys of :data:`PARAM_NAMES`:
+``"Wxh" (H, D)``, ``"Whh" (H, H)``, ``"bh" (H,)``, ``"Why" (O, H)``, ``"by" (O,)``. Each cell
+of :mod:`rnnlib.cells` draws its own part here, and an output head its own, so that a model's
+parameters are the cell's and the head's side by side.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._guard import reference
+__all__ = [
+    "PARAM_NAMES",
+    "init_rnn_params",
+    "rnn_cell_params",
+    "lstm_cell_params",
+    "linear_params",
+    "orthogonal",
+    "count_parameters",
+    "spectral_radius",
+]
 
-__all__ = ["PARAM_NAMES", "init_rnn_params", "orthogonal", "count_parameters", "spectral_radius"]
-
+#: The parameters of a vanilla RNN with an output layer, in the order they are drawn.
 PARAM_NAMES = ("Wxh", "Whh", "bh", "Why", "by")
 
 
@@ -32,28 +43,25 @@ def orthogonal(n, rng=None):
     return q * np.sign(np.diag(r))
 
 
-@reference
-def init_rnn_params(D, H, O, rng=None, whh_init="gaussian", scale=None):
-    """Initial parameters of an RNN with input size D, hidden size H and output size O.
+def rnn_cell_params(D, H, rng=None, whh_init="gaussian", scale=None):
+    """The vanilla RNN cell's parameters ``Wxh (H, D)``, ``Whh (H, H)``, ``bh (H,)``.
 
     Parameters
     ----------
-    D, H, O : int
-        Input, hidden and output sizes.
+    D, H : int
+        Input and hidden sizes.
     rng : int | numpy.random.Generator | None
-        Seed or generator; the same seed gives the same parameters.
     whh_init : {"gaussian", "orthogonal"}
-        ``"gaussian"``: every weight matrix is ``N(0, 1/fan_in)`` (Xavier-like, so that
-        ``W x`` keeps roughly the variance of ``x``). ``"orthogonal"``: ``Whh`` is a random
-        orthogonal matrix times ``scale`` (spectral radius exactly ``scale``).
+        ``"gaussian"``: ``N(0, 1/fan_in)`` entries (Xavier-like, so that ``W x`` keeps roughly
+        the variance of ``x``). ``"orthogonal"``: ``Whh`` is a random orthogonal matrix times
+        ``scale`` (every singular value, and so the spectral radius, exactly ``scale``).
     scale : float, optional
         Multiplies ``Whh`` (default 1.0).
 
     Returns
     -------
-    params : dict
-        ``Wxh (H, D)``, ``Whh (H, H)``, ``bh (H,)`` zeros, ``Why (O, H)``, ``by (O,)`` zeros,
-        all float64. Drawn in the order Wxh, Whh, Why.
+    dict
+        Drawn in the order Wxh, Whh; ``bh`` is zeros.
     """
     rng = np.random.default_rng(rng)
     scale = 1.0 if scale is None else float(scale)
@@ -64,11 +72,75 @@ def init_rnn_params(D, H, O, rng=None, whh_init="gaussian", scale=None):
         Whh = orthogonal(H, rng) * scale
     else:
         raise ValueError(f"whh_init must be 'gaussian' or 'orthogonal', got {whh_init!r}")
-    Why = rng.standard_normal((O, H)) / np.sqrt(H)
-    return {"Wxh": Wxh, "Whh": Whh, "bh": np.zeros(H), "Why": Why, "by": np.zeros(O)}
+    return {"Wxh": Wxh, "Whh": Whh, "bh": np.zeros(H)}
 
 
-@reference
+def lstm_cell_params(D, H, rng=None, forget_bias=1.0):
+    """The LSTM cell's parameters ``Wx (4H, D)``, ``Wh (4H, H)``, ``b (4H,)``.
+
+    Parameters
+    ----------
+    D, H : int
+    rng : int | numpy.random.Generator | None
+    forget_bias : float
+        The forget gate's block of the bias, ``b[H:2H]``. At 1 a fresh LSTM keeps most of its
+        cell state (``sigmoid(1) = 0.73``), so gradients flow back through time from the start
+        (Jozefowicz et al., 2015); 0 is the plain initialisation, for comparison.
+
+    Returns
+    -------
+    dict
+        ``Wx`` ~ ``N(0, 1/D)`` and ``Wh`` ~ ``N(0, 1/H)``, drawn in that order; the gates are
+        stacked ``(i, f, g, o)`` as in :mod:`rnnlib.lstm`.
+    """
+    rng = np.random.default_rng(rng)
+    Wx = rng.standard_normal((4 * H, D)) / np.sqrt(D)
+    Wh = rng.standard_normal((4 * H, H)) / np.sqrt(H)
+    b = np.zeros(4 * H)
+    b[H:2 * H] = forget_bias
+    return {"Wx": Wx, "Wh": Wh, "b": b}
+
+
+def linear_params(H, O, rng=None):
+    """An output layer's parameters ``Why (O, H)`` ~ ``N(0, 1/H)`` and ``by (O,)`` zeros.
+
+    Parameters
+    ----------
+    H, O : int
+    rng : int | numpy.random.Generator | None
+
+    Returns
+    -------
+    dict
+    """
+    rng = np.random.default_rng(rng)
+    return {"Why": rng.standard_normal((O, H)) / np.sqrt(H), "by": np.zeros(O)}
+
+
+def init_rnn_params(D, H, O, rng=None, whh_init="gaussian", scale=None):
+    """Initial parameters of an RNN with input size D, hidden size H and output size O.
+
+    Parameters
+    ----------
+    D, H, O : int
+        Input, hidden and output sizes.
+    rng : int | numpy.random.Generator | None
+        Seed or generator; the same seed gives the same parameters.
+    whh_init : {"gaussian", "orthogonal"}
+        See :func:`rnn_cell_params`.
+    scale : float, optional
+        Multiplies ``Whh`` (default 1.0).
+
+    Returns
+    -------
+    params : dict
+        ``Wxh (H, D)``, ``Whh (H, H)``, ``bh (H,)`` zeros, ``Why (O, H)``, ``by (O,)`` zeros,
+        all float64. Drawn in the order Wxh, Whh, Why.
+    """
+    rng = np.random.default_rng(rng)
+    return {**rnn_cell_params(D, H, rng, whh_init, scale), **linear_params(H, O, rng)}
+
+
 def count_parameters(params):
     """Total number of scalars in a parameter dict.
 

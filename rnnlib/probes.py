@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._guard import reference
-from rnnlib.layers import output_forward
+from rnnlib.heads import SoftmaxHead
 from rnnlib.losses import softmax_cross_entropy
-from rnnlib.rnn import rnn_forward
+from rnnlib.models import SequenceModel
+from rnnlib.rnn import input_terms, recurrence_forward, relu_in_place, rnn_forward, tanh_in_place
 
 __all__ = [
     "rnn_states",
@@ -27,7 +27,10 @@ __all__ = [
     "initial_loss",
 ]
 
-_NONLINEARITIES = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
+#: An RNN language model on dense (one-hot) inputs, for :func:`initial_loss`.
+_LANGUAGE_MODEL = SequenceModel("rnn", SoftmaxHead(), inputs="dense")
+
+_NONLINEARITIES = {"tanh": tanh_in_place, "relu": relu_in_place}
 
 
 def rnn_states(x, h0, Wxh, Whh, bh, nonlinearity="tanh"):
@@ -52,14 +55,9 @@ def rnn_states(x, h0, Wxh, Whh, bh, nonlinearity="tanh"):
     hs : (T, B, H) ndarray
         ``hs[t]`` is the state after reading ``x[t]``.
     """
-    f = _NONLINEARITIES[nonlinearity]
-    hs = np.empty((x.shape[0], h0.shape[0], Whh.shape[0]))
-    h = h0
     # ReLU states can overflow to inf for large Whh; that is the point of the demonstration.
     with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(x.shape[0]):
-            h = hs[t] = f(x[t] @ Wxh.T + h @ Whh.T + bh)
-    return hs
+        return recurrence_forward(input_terms(x, Wxh, bh), h0, Whh, _NONLINEARITIES[nonlinearity])
 
 
 def perturbation_trace(x, h0, Wxh, Whh, bh, dx0, nonlinearity="tanh"):
@@ -88,7 +86,6 @@ def perturbation_trace(x, h0, Wxh, Whh, bh, dx0, nonlinearity="tanh"):
     return np.linalg.norm(hs2 - hs, axis=-1)
 
 
-@reference
 def memory_probe(x, h0, Wxh, Whh, bh, dx0):
     """How much the last hidden state ``h_T`` changes when the first input changes by ``dx0``.
 
@@ -112,12 +109,11 @@ def memory_probe(x, h0, Wxh, Whh, bh, dx0):
     """
     x2 = x.copy()  # never edit the caller's array
     x2[0] = x2[0] + dx0
-    hs, _ = rnn_forward.__wrapped__(x, h0, Wxh, Whh, bh)
-    hs2, _ = rnn_forward.__wrapped__(x2, h0, Wxh, Whh, bh)
+    hs, _ = rnn_forward(x, h0, Wxh, Whh, bh)
+    hs2, _ = rnn_forward(x2, h0, Wxh, Whh, bh)
     return np.linalg.norm(hs2[-1] - hs[-1], axis=1)
 
 
-@reference
 def sequence_cross_entropy(logits, targets, mask=None):
     """Mean softmax cross-entropy over the positions of a batch of sequences that count.
 
@@ -138,10 +134,9 @@ def sequence_cross_entropy(logits, targets, mask=None):
         ``-(1/N) sum_{t,b: mask} log softmax(logits[t, b])[targets[t, b]]`` in nats, where ``N``
         is the number of positions the mask keeps.
     """
-    return softmax_cross_entropy.__wrapped__(logits, targets, mask)[0]
+    return softmax_cross_entropy(logits, targets, mask)[0]
 
 
-@reference
 def initial_loss(params, x, targets):
     """Loss of an RNN language model with the given (for example untrained) parameters.
 
@@ -163,10 +158,4 @@ def initial_loss(params, x, targets):
     loss : float
         Mean cross-entropy in nats.
     """
-    T, B, _ = x.shape
-    H = params["Whh"].shape[0]
-    hs, _ = rnn_forward.__wrapped__(
-        x, np.zeros((B, H)), params["Wxh"], params["Whh"], params["bh"]
-    )
-    logits, _ = output_forward.__wrapped__(hs, params["Why"], params["by"])
-    return softmax_cross_entropy.__wrapped__(logits, targets)[0]
+    return _LANGUAGE_MODEL.evaluate(params, x, targets)[0]

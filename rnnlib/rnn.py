@@ -13,6 +13,19 @@ and for a batch stored as rows (``x_t`` is ``(B, D)``) it is the same formula tr
 
 Weights are stored as ``Wxh (H, D)`` and ``Whh (H, H)``, the layout of PyTorch's
 ``nn.RNN.weight_ih_l0`` and ``weight_hh_l0``. Sequences are time-major: ``x`` is ``(T, B, D)``.
+
+This module is the only place the recurrence and its backpropagation through time are
+written. :func:`rnn_step_forward` and :func:`rnn_step_backward` are the formulas for one step;
+the sequence is split in two so that every model can reuse it:
+
+* the *input terms* ``a_t = W_xh x_t + b_h`` do not depend on the previous state, so they are
+  computed for all steps at once (:func:`input_terms`; a character model gathers them from
+  one-hot ids instead, a stacked network from the layer below);
+* :func:`recurrence_forward` runs the loop ``h_t = tanh(a_t + W_hh h_{t-1})`` and
+  :func:`recurrence_backward` is BPTT for that loop.
+
+:func:`rnn_forward` and :func:`rnn_backward` are the two put together. Every model, probe,
+experiment and checker in rnnlib calls these functions rather than writing the loop again.
 """
 from __future__ import annotations
 
@@ -20,14 +33,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlib._guard import reference
-
 __all__ = [
     "tanh_in_place",
+    "relu_in_place",
     "StepCache",
     "SequenceCache",
     "rnn_step_forward",
     "rnn_step_backward",
+    "input_terms",
+    "recurrence_forward",
+    "recurrence_backward",
+    "recurrent_weight_gradient",
     "rnn_forward",
     "rnn_backward",
 ]
@@ -79,6 +95,12 @@ def tanh_in_place(z):
     return _tanh_via_exp(z)
 
 
+def relu_in_place(z):
+    """Overwrite ``z`` with ``max(z, 0)`` and return it (an alternative nonlinearity whose states
+    can grow without bound, shown in chapter 2)."""
+    return np.maximum(z, 0.0, out=z)
+
+
 def _tanh_via_exp(z):
     """``tanh(z)`` in place as ``1 - 2 / (exp(2 z) + 1)``.
 
@@ -101,7 +123,6 @@ def _tanh_via_exp(z):
     return z
 
 
-@reference
 def rnn_step_forward(x_t, h_prev, Wxh, Whh, bh):
     """One step of a vanilla RNN: ``h_t = tanh(W_xh x_t + W_hh h_prev + b_h)``.
 
@@ -128,7 +149,6 @@ def rnn_step_forward(x_t, h_prev, Wxh, Whh, bh):
     return h_t, StepCache(x_t, h_prev, h_t, Wxh, Whh)
 
 
-@reference
 def rnn_step_backward(dh_t, cache):
     """Backward pass of :func:`rnn_step_forward`.
 
@@ -158,7 +178,135 @@ def rnn_step_backward(dh_t, cache):
     return dx_t, dh_prev, dWxh, dWhh, dbh
 
 
-@reference
+def input_terms(x, Wxh, bh):
+    """The input part of every step's pre-activation, ``a_t = x_t @ Wxh.T + bh``, for all t.
+
+    It does not depend on the previous state, so all ``T`` steps are one ``(T*B, D) @ (D, H)``
+    product, which runs near the machine's peak speed where ``T`` small products would not.
+
+    Parameters
+    ----------
+    x : (T, B, D) ndarray
+    Wxh : (G*H, D) ndarray
+        Input weights (``G = 1`` for the vanilla RNN; gated cells stack ``G`` blocks).
+    bh : (G*H,) ndarray
+
+    Returns
+    -------
+    a : (T, B, G*H) ndarray
+        A new array.
+    """
+    T, B, D = x.shape
+    a = (x.reshape(T * B, D) @ Wxh.T).reshape(T, B, -1)
+    a += bh
+    return a
+
+
+def recurrence_forward(a, h0, Whh, activation=tanh_in_place):
+    """The recurrence over a whole sequence, given its input terms: ``h_t = f(a_t + h_{t-1} Whh^T)``.
+
+    Parameters
+    ----------
+    a : (T, B, H) ndarray
+        Input terms ``x_t @ Wxh.T + bh`` of every step (:func:`input_terms`). Overwritten: each
+        step finishes its own row in place, so the loop allocates nothing.
+    h0 : (B, H) ndarray
+        Initial hidden state.
+    Whh : (H, H) ndarray
+    activation : callable
+        ``f(z)`` that overwrites ``z`` and returns it: :func:`tanh_in_place` (the vanilla RNN)
+        or :func:`relu_in_place`.
+
+    Returns
+    -------
+    hs : (T, B, H) ndarray
+        The array ``a``, now holding ``hs[t]``, the state after reading input ``t``.
+    """
+    T, B, H = a.shape
+    # The recurrent product of every step is written into one (B, H) buffer (out=).
+    rec = np.empty((B, H), dtype=a.dtype)
+    h = h0
+    for t in range(T):
+        # Same formula as rnn_step_forward: h_t = f(x_t Wxh^T + bh + h_{t-1} Whh^T).
+        np.matmul(h, Whh.T, out=rec)
+        a[t] += rec
+        h = activation(a[t])
+    return a
+
+
+def recurrence_backward(dhs, hs, h0, Whh):
+    """Backpropagation through time for :func:`recurrence_forward` (with tanh).
+
+    Parameters
+    ----------
+    dhs : (T, B, H) ndarray
+        Upstream gradient on every hidden state (for example from an output layer).
+    hs : (T, B, H) ndarray
+        The states the forward pass computed.
+    h0 : (B, H) ndarray
+    Whh : (H, H) ndarray
+
+    Returns
+    -------
+    dzs : (T, B, H) ndarray
+        ``dzs[t]`` is the gradient on step t's pre-activation ``z_t = a_t + h_{t-1} Whh^T``,
+        and so also on its input term ``a_t``.
+    dh0 : (B, H) ndarray
+        Gradient on the initial state.
+
+    Notes
+    -----
+    Two paths lead into ``h_t``: the upstream gradient ``dhs[t]`` and the gradient that flows
+    back from ``h_{t+1}``. The loop walks time backwards adding the two, then multiplies by
+    tanh's slope ``1 - h_t^2``. Only ``dh_prev = dz_t @ Whh`` has to wait for the step after
+    it; the weights' gradients are sums over t that leave the loop
+    (:func:`recurrent_weight_gradient`).
+    """
+    # dzs starts out holding tanh'(z_t) = 1 - h_t**2 for all steps at once (computed in place,
+    # one array), and each step multiplies its own row by the gradient arriving at h_t, which
+    # turns that row into dz_t. So one (T, B, H) array serves both, and the loop allocates nothing.
+    dzs = np.square(hs)
+    np.subtract(1.0, dzs, out=dzs)
+    dh_t = np.empty(h0.shape, dtype=hs.dtype)  # total gradient on h_t, rewritten every step
+    dh_next = np.zeros(h0.shape, dtype=hs.dtype)  # nothing flows back into h_T from the future
+    for t in range(hs.shape[0] - 1, -1, -1):
+        # The two paths into h_t (from the output, from h_{t+1}), times tanh'.
+        np.add(dhs[t], dh_next, out=dh_t)
+        dzs[t] *= dh_t  # now dz_t = dL/d(pre-activation at step t)
+        np.matmul(dzs[t], Whh, out=dh_next)  # dh_prev, sent to the earlier step
+    return dzs, dh_next
+
+
+def recurrent_weight_gradient(dzs, h0, hs):
+    """``sum_t dzs[t].T @ h_{t-1}``: the gradient of a recurrent weight shared by every step.
+
+    Parameters
+    ----------
+    dzs : (T, B, G*H) ndarray
+        Gradient on each step's pre-activations.
+    h0 : (B, H) ndarray
+        The state before the first step (``h_{-1}`` of step 0).
+    hs : (T, B, H) ndarray
+        The states after each step; ``hs[t-1]`` is the previous state of step ``t``.
+
+    Returns
+    -------
+    (G*H, H) ndarray
+
+    Notes
+    -----
+    The weight is shared by every step, so its gradient is the *sum over t* of each step's
+    product. Flattening time and batch into ``(T-1)*B`` rows turns that sum into one large
+    product (same numbers, far fewer Python calls), without building ``[h0, hs[:-1]]``.
+    """
+    T, B, GH = dzs.shape
+    H = h0.shape[1]
+    dW = dzs[0].T @ h0
+    if T > 1:
+        dW += dzs[1:].reshape((T - 1) * B, GH).T @ hs[:-1].reshape((T - 1) * B, H)
+    return dW
+
+
 def rnn_forward(x, h0, Wxh, Whh, bh):
     """Run a vanilla RNN over a whole sequence, returning every hidden state.
 
@@ -178,31 +326,11 @@ def rnn_forward(x, h0, Wxh, Whh, bh):
         ``hs[t]`` is the hidden state after reading ``x[t]``.
     cache : SequenceCache
     """
-    T, B, D = x.shape
-    H = Whh.shape[0]
-    # Two choices make this fast without hiding the formula:
-    # 1. The input term W_xh x_t + b_h does not depend on the previous state, so all T of
-    #    them are computed in one (T*B, D) @ (D, H) product before the loop. One large
-    #    product runs near the machine's peak speed; T small ones would not. Only the
-    #    recurrent term has to wait for h_{t-1}.
-    # 2. hs is allocated once, holding the input terms, and each step finishes its own row
-    #    in place: add the recurrent term, then apply tanh where the numbers already are.
-    hs = (x.reshape(T * B, D) @ Wxh.T).reshape(T, B, H)
-    hs += bh
-    # 3. The recurrent product of every step is written into one (B, H) buffer (out=), so the
-    #    loop allocates nothing.
-    # 4. tanh_in_place is np.tanh, computed through exp in float64 (twice as fast here).
-    rec = np.empty((B, H), dtype=hs.dtype)
-    h = h0
-    for t in range(T):
-        # Same formula as rnn_step_forward: h_t = tanh(x_t Wxh^T + bh + h_{t-1} Whh^T).
-        np.matmul(h, Whh.T, out=rec)
-        hs[t] += rec
-        h = tanh_in_place(hs[t])
+    # hs is allocated once, holding the input terms, and each step finishes its own row.
+    hs = recurrence_forward(input_terms(x, Wxh, bh), h0, Whh)
     return hs, SequenceCache(x, h0, hs, Wxh, Whh)
 
 
-@reference
 def rnn_backward(dhs, cache):
     """Backpropagation through time for :func:`rnn_forward`.
 
@@ -222,39 +350,17 @@ def rnn_backward(dhs, cache):
 
     Notes
     -----
-    Two paths lead into ``h_t``: the upstream gradient ``dhs[t]`` and the gradient that flows
-    back from ``h_{t+1}``. The loop walks time backwards adding the two. Because the same
-    weights are used at every step, their gradient is the *sum over t* of what
-    :func:`rnn_step_backward` returns at each step; instead of adding T small products we keep
-    each step's ``dz_t`` and do that sum as one large matrix product after the loop (same
-    numbers, far fewer Python calls).
+    Because the same weights are used at every step, their gradient is the *sum over t* of
+    what :func:`rnn_step_backward` returns at each step; instead of adding T small products we
+    keep each step's ``dz_t`` and do that sum as one large matrix product after the loop.
     """
     x, h0, hs, Wxh, Whh = cache
     T, B, D = x.shape
     H = Whh.shape[0]
-    # Only dh_prev = dz_t @ Whh has to wait for the step after it; the rest leaves the loop.
-    # dzs starts out holding tanh'(z_t) = 1 - h_t**2 for all steps at once (computed in place,
-    # one array), and each step multiplies its own row by the gradient arriving at h_t, which
-    # turns that row into dz_t. So one (T, B, H) array serves both, and the loop allocates nothing.
-    dzs = np.square(hs)
-    np.subtract(1.0, dzs, out=dzs)
-    dh_t = np.empty(h0.shape, dtype=hs.dtype)  # total gradient on h_t, rewritten every step
-    dh_next = np.zeros(h0.shape, dtype=hs.dtype)  # nothing flows back into h_T from the future
-    for t in range(T - 1, -1, -1):
-        # The two paths into h_t (from the output, from h_{t+1}), times tanh'.
-        np.add(dhs[t], dh_next, out=dh_t)
-        dzs[t] *= dh_t  # now dz_t = dL/d(pre-activation at step t)
-        np.matmul(dzs[t], Whh, out=dh_next)  # dh_prev, sent to the earlier step
-    dh0 = dh_next
-
-    # The weights' gradients are sums over t of one product per step. Flattening time and
-    # batch into T*B rows turns each sum into a single large product.
+    dzs, dh0 = recurrence_backward(dhs, hs, h0, Whh)
     dz_flat = dzs.reshape(T * B, H)
     dx = (dz_flat @ Wxh).reshape(T, B, D)
     dWxh = dz_flat.T @ x.reshape(T * B, D)  # = sum_t dz_t.T @ x_t
-    # dWhh = sum_t dz_t.T @ h_{t-1}, where h_{t-1} is h0 at t = 0 and hs[t-1] after.
-    dWhh = dzs[0].T @ h0
-    if T > 1:
-        dWhh += dzs[1:].reshape((T - 1) * B, H).T @ hs[:-1].reshape((T - 1) * B, H)
+    dWhh = recurrent_weight_gradient(dzs, h0, hs)  # = sum_t dz_t.T @ h_{t-1}
     dbh = dz_flat.sum(axis=0)
     return dx, dh0, dWxh, dWhh, dbh

@@ -6,6 +6,11 @@ next chunk as its starting state, so the model still *reads* across the cut; but
 at the cut, because the hidden state passed on is a plain array, not part of the next chunk's
 graph. That is the truncation (Williams & Peng, 1990): memory is long, credit assignment is
 at most ``T`` steps.
+
+:func:`tbptt_train` is the one training loop of rnnlib: the character models train on
+consecutive chunks with the state carried, the regressors on random minibatches of windows
+with ``carry=False`` (each batch starts from zeros), the book's experiments and the benchmark
+with either. The optimizer is an object (:mod:`rnnlib.optim`: ``SGD``, ``Adagrad``, ``Adam``).
 """
 from __future__ import annotations
 
@@ -13,16 +18,11 @@ import math
 import sys
 import time
 
-from rnnlib._guard import reference
 from rnnlib.optim import clip_by_global_norm, global_norm
-
-# The undecorated clip (see rnnlib._guard), so the loop also runs while references are blocked.
-_clip = clip_by_global_norm.__wrapped__
 
 __all__ = ["tbptt_train", "bits_per_char", "progress_bar"]
 
 
-@reference
 def bits_per_char(loss_nats):
     """Convert a cross-entropy in nats (natural log) to bits (log base 2).
 
@@ -53,7 +53,8 @@ def tbptt_train(params, loss_fn, chunks, optimizer, clip=None, h0=None, carry=Tr
         "start from zeros". ``h_last`` may be anything the next call accepts as ``h0`` (an
         array for an RNN, a pair ``(h, c)`` for an LSTM).
     chunks : iterable of (inputs, targets)
-        Consecutive chunks of the same streams, e.g. from ``rnnlib.data.iter_chunks``.
+        Consecutive chunks of the same streams, e.g. from ``rnnlib.data.iter_chunks``; or,
+        with ``carry=False``, any batches (random minibatches of windows).
     optimizer : object with ``step(params, grads)``
         For example ``rnnlib.optim.Adam(1e-3)``.
     clip : float, optional
@@ -62,7 +63,8 @@ def tbptt_train(params, loss_fn, chunks, optimizer, clip=None, h0=None, carry=Tr
         Starting state of the first chunk (default: zeros, via ``loss_fn``).
     carry : bool
         ``True`` (TBPTT): each chunk starts from the previous chunk's last state.
-        ``False``: every chunk starts from ``h0`` again (the model forgets at every cut).
+        ``False``: every chunk starts from ``h0`` again (the model forgets at every cut, or
+        the batches are unrelated windows).
     callback : callable, optional
         ``callback(step, params, history)`` after every step (e.g. to evaluate).
     progress : bool
@@ -74,7 +76,8 @@ def tbptt_train(params, loss_fn, chunks, optimizer, clip=None, h0=None, carry=Tr
     -------
     history : dict
         ``"loss"``: training loss of every chunk (before its update);
-        ``"grad_norm"``: global gradient norm of every chunk (before clipping).
+        ``"grad_norm"``: global gradient norm of every chunk (before clipping);
+        ``"state"``: the state after the last chunk (pass it as ``h0`` to continue).
     """
     history = {"loss": [], "grad_norm": []}
     h = h0
@@ -82,7 +85,7 @@ def tbptt_train(params, loss_fn, chunks, optimizer, clip=None, h0=None, carry=Tr
     for step, (inputs, targets) in enumerate(chunks):
         loss, grads, h_last = loss_fn(params, inputs, targets, h if carry else h0)
         if clip is not None:
-            grads, norm = _clip(grads, clip)
+            grads, norm = clip_by_global_norm(grads, clip)
         else:
             norm = global_norm(grads)
         optimizer.step(params, grads)
@@ -95,6 +98,7 @@ def tbptt_train(params, loss_fn, chunks, optimizer, clip=None, h0=None, carry=Tr
         if callback is not None:
             callback(step, params, history)
     bar.close()
+    history["state"] = h
     return history
 
 

@@ -9,7 +9,10 @@ import pytest
 
 from rnnlib.charlm import char_rnn_loss, sample as ref_sample
 from rnnlib.checks import CheckFailed, check_bits_per_char, check_sample, check_train_step
-from rnnlib.losses import softmax
+from rnnlib.losses import softmax as _softmax
+from tests.students import unguarded
+
+softmax = unguarded(_softmax)  # a student's own softmax
 
 
 def _fails(check, *fns, words):
@@ -63,7 +66,7 @@ def test_correct_sample_passes_visible_and_hidden(capsys):
 
 
 def test_reference_sample_agrees_with_the_check():
-    check_sample(ref_sample.__wrapped__)
+    check_sample(unguarded(ref_sample))
 
 
 def test_sample_that_calls_the_reference_is_refused():

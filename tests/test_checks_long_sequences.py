@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from rnnlib import dynamics, optim
+from rnnlib.checks.long_sequences import _train_tbptt
 from rnnlib.checks import (
     CheckFailed,
     check_clip_by_global_norm,
@@ -43,7 +44,7 @@ def test_step_jacobian_matches_finite_differences():
     H, D = 4, 3
     h, x = rng.standard_normal(H), rng.standard_normal(D)
     Wxh, Whh, bh = rng.standard_normal((H, D)), rng.standard_normal((H, H)), rng.standard_normal(H)
-    J = dynamics.step_jacobian(h, x, Wxh, Whh, bh)
+    J = dynamics.step_jacobian(x, h, Wxh, Whh, bh)
     for i in range(H):
         row = numerical_gradient(lambda hp: np.tanh(Wxh @ x + Whh @ hp + bh)[i], h.copy())
         assert np.abs(row - J[i]).max() < 1e-8
@@ -239,8 +240,8 @@ def test_reference_tbptt_is_deterministic_and_carries_state():
     def loss_fn(p, inputs, targets, h0):
         return dynamics.rnn_loss(p, np.eye(5)[inputs], targets, h0)
 
-    a = dynamics.train_tbptt(params, loss_fn, ids, 4, 2, 0.1)
-    b = dynamics.train_tbptt(params, loss_fn, ids, 4, 2, 0.1)
-    c = dynamics.train_tbptt(params, loss_fn, ids, 4, 2, 0.1, carry_state=False)
+    a = _train_tbptt(params, loss_fn, ids, 4, 2, 0.1)
+    b = _train_tbptt(params, loss_fn, ids, 4, 2, 0.1)
+    c = _train_tbptt(params, loss_fn, ids, 4, 2, 0.1, carry_state=False)
     assert a[1] == b[1]
     assert a[1][0] == c[1][0] and a[1][1] != c[1][1]

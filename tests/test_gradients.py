@@ -16,9 +16,7 @@ from rnnlib.gradcheck import RTOL, check_backward, numerical_gradient, rel_error
 from rnnlib.layers import output_backward, output_forward
 from rnnlib.losses import mse, softmax_cross_entropy
 from rnnlib.lstm import (
-    init_lstm_params,
     lstm_backward,
-    lstm_char_loss,
     lstm_forward,
     lstm_step_backward,
     lstm_step_forward,
@@ -170,14 +168,14 @@ def test_char_rnn_loss_with_mask_and_two_vocabularies_matches_finite_differences
 
 
 @pytest.mark.parametrize("T,B,V,H", [(1, 1, 3, 2), (4, 2, 4, 3)])
-def test_lstm_char_loss_gradient_matches_finite_differences(T, B, V, H):
+def test_lstm_char_model_gradient_matches_finite_differences(T, B, V, H):
     rng = _rng("lstm_char", T, B, V, H)
-    params = init_lstm_params(V, H, V, rng)
+    params = init_char_rnn(V, H, rng, cell="lstm")
     inputs = rng.integers(0, V, size=(T, B))
     targets = rng.integers(0, V, size=(T, B))
     state = (rng.standard_normal((B, H)) * 0.5, rng.standard_normal((B, H)) * 0.5)
-    errors = _check_loss_grads(lambda p: lstm_char_loss(p, inputs, targets, state), params)
-    _assert_all_small(errors, "lstm_char_loss")
+    errors = _check_loss_grads(lambda p: char_rnn_loss(p, inputs, targets, state), params)
+    _assert_all_small(errors, "char_rnn_loss with an LSTM")
 
 
 @pytest.mark.parametrize("T,B,D,H,O", [(1, 1, 2, 3, 1), (5, 2, 1, 4, 2), (3, 1, 3, 3, 3)])

@@ -8,10 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rnnlib.charlm import char_rnn_loss, init_char_rnn
 from rnnlib.lstm import (
-    init_lstm_params,
     lstm_backward,
-    lstm_char_loss,
     lstm_forward,
     lstm_step_backward,
     lstm_step_forward,
@@ -33,13 +32,15 @@ def test_sigmoid_is_stable_and_correct():
     assert s[0] == 0.0 and s[-1] == 1.0
 
 
-def test_init_lstm_params_shapes_and_forget_bias():
-    p = init_lstm_params(3, 5, 2, rng=0)
+def test_lstm_model_params_shapes_and_forget_bias():
+    from rnnlib.regressor import init_regressor
+
+    p = init_regressor(3, 5, 2, rng=0, cell="lstm")
     assert p["Wx"].shape == (20, 3) and p["Wh"].shape == (20, 5) and p["b"].shape == (20,)
     assert p["Why"].shape == (2, 5) and p["by"].shape == (2,)
     np.testing.assert_array_equal(p["b"][5:10], 1.0)  # forget gate: rows H..2H
     np.testing.assert_array_equal(np.delete(p["b"], np.s_[5:10]), 0.0)
-    q = init_lstm_params(3, 5, 2, rng=0)
+    q = init_regressor(3, 5, 2, rng=0, cell="lstm")
     assert all(np.array_equal(p[k], q[k]) for k in p)
 
 
@@ -116,9 +117,9 @@ def test_lstm_forward_does_not_modify_its_inputs():
         np.testing.assert_array_equal(a, c)
 
 
-def test_lstm_char_loss_learns_a_recall_across_chunks_with_tbptt():
-    # The LSTM loss has char_rnn_loss's calling convention, state = (h, c), so the generic
-    # truncated-BPTT loop trains it and carries both states.
+def test_lstm_char_model_learns_a_recall_across_chunks_with_tbptt():
+    # The character model's loss takes an LSTM's parameters too, with state = (h, c), so the
+    # generic truncated-BPTT loop trains it and carries both states.
     from rnnlib.data import batchify, iter_chunks
     from rnnlib.optim import Adam
     from rnnlib.training import tbptt_train
@@ -128,8 +129,8 @@ def test_lstm_char_loss_learns_a_recall_across_chunks_with_tbptt():
     seg = np.zeros((2000, 5), dtype=np.int64)
     seg[:, 0] = seg[:, 4] = s  # "s . . . s"
     streams = batchify(seg.ravel(), 16)
-    params = init_lstm_params(3, 16, 3, rng=1)
+    params = init_char_rnn(3, 16, rng=1, cell="lstm")
     chunks = [c for _ in range(2) for c in iter_chunks(streams, 6, drop_last=True)]
-    hist = tbptt_train(params, lstm_char_loss, chunks, Adam(2e-2), clip=5.0)
+    hist = tbptt_train(params, char_rnn_loss, chunks, Adam(2e-2), clip=5.0)
     # ln 2 / 5 = 0.139 nats is the floor (the new symbol of each segment is a coin flip).
     assert np.mean(hist["loss"][-40:]) < 0.25

@@ -30,10 +30,10 @@ __all__ = [
     "check_last_value_forecast",
 ]
 
-_step_forward = _lstm.lstm_step_forward.__wrapped__
-_step_backward = _lstm.lstm_step_backward.__wrapped__
-_windows = _forecast.forecast_windows.__wrapped__
-_last_value = _forecast.last_value_forecast.__wrapped__
+_step_forward = _lstm.lstm_step_forward
+_step_backward = _lstm.lstm_step_backward
+_windows = _forecast.forecast_windows
+_last_value = _forecast.last_value_forecast
 _tanh = np.tanh
 _ndarray = np.ndarray
 _GATES = ("i", "f", "g", "o")

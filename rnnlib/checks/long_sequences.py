@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlib import data as _data
 from rnnlib import dynamics as _dyn
 from rnnlib import optim as _optim
+from rnnlib import training as _training
 from rnnlib.checks._core import (
     CheckFailed,
     call_student,
@@ -29,11 +31,10 @@ __all__ = [
     "check_train_tbptt",
 ]
 
-_step_jacobian = _dyn.step_jacobian.__wrapped__
-_norm_vs_lag = _dyn.gradient_norm_vs_lag.__wrapped__
-_train_tbptt = _dyn.train_tbptt.__wrapped__
-_rnn_loss = _dyn.rnn_loss.__wrapped__
-_clip = _optim.clip_by_global_norm.__wrapped__
+_step_jacobian = _dyn.step_jacobian
+_norm_vs_lag = _dyn.gradient_norm_vs_lag
+_rnn_loss = _dyn.rnn_loss
+_clip = _optim.clip_by_global_norm
 _tanh = np.tanh
 _norm = np.linalg.norm
 _array_equal = np.array_equal
@@ -57,7 +58,7 @@ def check_step_jacobian(step_jacobian, hidden=False):
             Wxh = rng.standard_normal((H, D))
             Whh = rng.standard_normal((H, H))
             bh = rng.standard_normal(H) * 0.5
-            want = _step_jacobian(h_prev, x_t, Wxh, Whh, bh)
+            want = _step_jacobian(x_t, h_prev, Wxh, Whh, bh)
             got = call_student(step_jacobian, h_prev, x_t, Wxh, Whh, bh)
             where = f" (seed {seed}, D={D}, H={H})"
             require_array(got, (H, H), "J" + where)
@@ -247,6 +248,24 @@ def check_clip_by_global_norm(clip_by_global_norm, hidden=False):
 # --------------------------------------------------------------------------------------------
 # train_tbptt
 # --------------------------------------------------------------------------------------------
+
+def _train_tbptt(params, loss_fn, ids, T, B, lr, epochs=1, clip=None, carry_state=True):
+    """The reference of chapter 5's exercise: rnnlib's one training loop with plain SGD.
+
+    Each epoch reads the ``(L, B)`` streams in non-overlapping chunks of ``T`` (a ragged end
+    skipped) from ``h = 0``; ``carry_state=False`` is the "forgot to carry" variant.
+    """
+    params = {k: np.array(v, dtype=np.float64, copy=True) for k, v in params.items()}
+    streams = _data.batchify(ids, B)
+    H = params["Whh"].shape[0]
+    losses = []
+    for _ in range(epochs):
+        chunks = _data.iter_chunks(streams, T, drop_last=True)
+        history = _training.tbptt_train(params, loss_fn, chunks, _optim.SGD(lr), clip=clip,
+                                        h0=np.zeros((B, H)), carry=carry_state)
+        losses += history["loss"]
+    return params, losses
+
 
 class _Recorder:
     """A character-model loss function that remembers every call it receives."""

@@ -34,10 +34,10 @@ __all__ = [
     "check_initial_loss",
 ]
 
-_count = _params.count_parameters.__wrapped__
-_output_forward = _layers.output_forward.__wrapped__
-_sequence_ce = _probes.sequence_cross_entropy.__wrapped__
-_initial_loss = _probes.initial_loss.__wrapped__
+_count = _params.count_parameters
+_output_forward = _layers.output_forward
+_sequence_ce = _probes.sequence_cross_entropy
+_initial_loss = _probes.initial_loss
 _ndarray = np.ndarray
 _array_equal = np.array_equal
 _log = np.log
