@@ -72,7 +72,11 @@ def notebook_from_myst(text):
         {k: v for k, v in src.metadata.items() if k not in ("jupytext", "kernelspec")})
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
-    nbformat.validate(nb)  # also refuses two cells with one id (a grade_id used twice)
+    ids = [c["id"] for c in nb.cells]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:  # nbformat.validate would "fix" it with a random id, silently
+        raise ValueError(f"cell ids used twice (a grade_id must be unique): {', '.join(twice)}")
+    nbformat.validate(nb)
     return nb
 
 

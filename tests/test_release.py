@@ -96,6 +96,13 @@ print(1)
     assert nbformat.writes(nb) == nbformat.writes(release.notebook_from_myst(text))
 
 
+def test_a_grade_id_used_twice_is_refused():
+    text = (ROOT / "solutions" / "ch02_hidden_state" / "ch02_hidden_state.md").read_text()
+    text = text.replace("grade_id: test_rnn_forward,", "grade_id: test_rnn_step_forward,")
+    with pytest.raises(ValueError, match="test_rnn_step_forward"):
+        release.notebook_from_myst(text)
+
+
 def test_every_chapter_has_an_assignment_and_a_toc_entry():
     toc = (ROOT / "_toc.yml").read_text()
     names = assignments()
