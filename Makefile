@@ -3,7 +3,7 @@
 #
 #   make book      build the website into _build/html
 #   make test      run the whole test suite (rnnlib, notebooks, assignments, grading, site)
-#   make release   regenerate exercises/ (student notebooks) from solutions/
+#   make release   solutions/<id>/<id>.md (MyST) -> solutions/<id>/<id>.ipynb -> exercises/ (nbgrader)
 #   make bench     rnnlib against PyTorch; results into bench/results/ (needs torch)
 #   make grade     grade a class: SUBMISSIONS=submitted (or ZIP=download.zip ASSIGNMENT=ch01_...)
 SHELL := /bin/bash

@@ -1,7 +1,8 @@
 """A small, self-contained course and an adversarial class, for the grading tests and the book.
 
-The assignment ``hw_rnn`` (7 points) is written here with ``scripts.nbauthor``, so these tests
-do not depend on the chapters' assignments: ``rnn_step_forward`` (2), ``rnn_forward`` (3) and
+The assignment ``hw_rnn`` (7 points) is the MyST text notebook ``hw_rnn.md`` beside this file,
+turned into nbgrader's source notebook by the function ``make release`` uses, so these tests do
+not depend on the chapters' assignments: ``rnn_step_forward`` (2), ``rnn_forward`` (3) and
 ``rnn_step_backward`` (2; its checker passes the student's forward cache to their backward).
 
 :func:`adversarial_class` returns ``{student: (files, expected score, words in feedback)}``:
@@ -16,61 +17,25 @@ from pathlib import Path
 
 import nbformat
 
-from scripts.nbauthor import code, md, solution, tests, write
+from scripts.release import notebook_from_myst, write_notebook
 
 A = "hw_rnn"
 MAX = 7.0
-
-STEP = """def rnn_step_forward(x_t, h_prev, Wxh, Whh, bh):
-    ### BEGIN SOLUTION
-    h_t = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)
-    return h_t, (x_t, h_prev, h_t, Wxh, Whh, bh)
-    ### END SOLUTION"""
-
-SEQ = """def rnn_forward(x, h0, Wxh, Whh, bh):
-    ### BEGIN SOLUTION
-    hs, h = [], h0
-    for t in range(x.shape[0]):
-        h = np.tanh(x[t] @ Wxh.T + h @ Whh.T + bh)
-        hs.append(h)
-    hs = np.stack(hs)
-    return hs, (x, h0, hs, Wxh, Whh, bh)
-    ### END SOLUTION"""
-
-BACK = """def rnn_step_backward(dh_t, cache):
-    ### BEGIN SOLUTION
-    x_t, h_prev, h_t, Wxh, Whh, bh = cache
-    dz = dh_t * (1 - h_t**2)
-    return dz @ Wxh, dz @ Whh, dz.T @ x_t, dz.T @ h_prev, dz.sum(axis=0)
-    ### END SOLUTION"""
-
-TESTS = {
-    "test_step": ("check_rnn_step_forward(rnn_step_forward)\n### BEGIN HIDDEN TESTS\n"
-                  "check_rnn_step_forward(rnn_step_forward, hidden=True)\n### END HIDDEN TESTS", 2),
-    "test_seq": ("check_rnn_forward(rnn_forward)\n### BEGIN HIDDEN TESTS\n"
-                 "check_rnn_forward(rnn_forward, hidden=True)\n### END HIDDEN TESTS", 3),
-    "test_back": ("check_rnn_step_backward(rnn_step_forward, rnn_step_backward)\n"
-                  "### BEGIN HIDDEN TESTS\ncheck_rnn_step_backward(rnn_step_forward, "
-                  "rnn_step_backward, hidden=True)\n### END HIDDEN TESTS", 2),
-}
+SOURCE = Path(__file__).with_name(f"{A}.md")
 
 
 def make_course(course, root):
-    """A course folder with ``nbgrader_config.py`` and ``solutions/hw_rnn/hw_rnn.ipynb``."""
+    """A course folder with ``nbgrader_config.py`` and ``solutions/hw_rnn/hw_rnn.{md,ipynb}``.
+
+    The .md stays beside the notebook, as in the course's own solutions/.
+    """
     course = Path(course)
     course.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(root) / "nbgrader_config.py", course)
-    (course / "solutions" / A).mkdir(parents=True, exist_ok=True)
-    cells = [
-        md("# A tiny RNN assignment"),
-        code("import numpy as np\nfrom rnnlib.checks import (check_rnn_step_forward, "
-             "check_rnn_forward, check_rnn_step_backward)", "setup"),
-        md("## Exercise 1"), solution(STEP, "step"), tests(TESTS["test_step"][0], "test_step", 2),
-        md("## Exercise 2"), solution(SEQ, "seq"), tests(TESTS["test_seq"][0], "test_seq", 3),
-        md("## Exercise 3"), solution(BACK, "back"), tests(TESTS["test_back"][0], "test_back", 2),
-        code("# scratch space"),
-    ]
-    write(str(course / "solutions" / A / f"{A}.ipynb"), cells)
+    folder = course / "solutions" / A
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SOURCE, folder / SOURCE.name)
+    write_notebook(SOURCE, folder / f"{A}.ipynb")
     return course
 
 
@@ -78,7 +43,9 @@ def answer(src):
     return "\n".join(l for l in src.splitlines() if "SOLUTION" not in l)
 
 
-ANSWERS = {"step": answer(STEP), "seq": answer(SEQ), "back": answer(BACK)}
+ANSWERS = {c.metadata["nbgrader"]["grade_id"]: answer(c.source)
+           for c in notebook_from_myst(SOURCE.read_text()).cells
+           if c.metadata.get("nbgrader", {}).get("solution")}
 WRONG_SEQ = ("def rnn_forward(x, h0, Wxh, Whh, bh):\n"
              "    return np.zeros((x.shape[0], x.shape[1], Whh.shape[0])), None")
 
