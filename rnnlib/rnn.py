@@ -156,8 +156,8 @@ def rnn_step_backward(dh_t, cache):
     ----------
     dh_t : (B, H) ndarray
         Gradient of the loss with respect to ``h_t``.
-    cache : StepCache
-        From the matching forward call.
+    cache : StepCache or tuple
+        From the matching forward call: ``(x_t, h_prev, h_t, Wxh, Whh)``.
 
     Returns
     -------
@@ -167,13 +167,14 @@ def rnn_step_backward(dh_t, cache):
     dWhh : (H, H) ndarray
     dbh : (H,) ndarray
     """
+    x_t, h_prev, h_t, Wxh, Whh = cache
     # tanh'(z) = 1 - tanh(z)^2, and tanh(z) is h_t, which the forward kept.
-    dz = dh_t * (1.0 - cache.h_t**2)
-    dx_t = dz @ cache.Wxh
-    dh_prev = dz @ cache.Whh
+    dz = dh_t * (1.0 - h_t**2)
+    dx_t = dz @ Wxh
+    dh_prev = dz @ Whh
     # Each example in the batch contributes to the shared weights: the products sum over B.
-    dWxh = dz.T @ cache.x_t
-    dWhh = dz.T @ cache.h_prev
+    dWxh = dz.T @ x_t
+    dWhh = dz.T @ h_prev
     dbh = dz.sum(axis=0)
     return dx_t, dh_prev, dWxh, dWhh, dbh
 

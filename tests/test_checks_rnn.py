@@ -60,7 +60,7 @@ def test_step_with_recurrent_weight_transposed_is_named():
 def test_step_with_input_weight_untransposed_explains_the_shapes():
     def f(x_t, h_prev, Wxh, Whh, bh):
         return np.tanh(x_t @ Wxh + h_prev @ Whh.T + bh), None
-    _fails(check_rnn_step_forward, f, words=["x @ W.T"])
+    _fails(check_rnn_step_forward, f, words=["stored (H, D)", "x_t @ Wxh.T"])
 
 
 def test_step_with_sigmoid_is_named():

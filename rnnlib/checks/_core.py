@@ -50,7 +50,21 @@ __all__ = [
 
 
 class CheckFailed(AssertionError):
-    """A checker found a problem; the message says what and where."""
+    """A checker found a problem; the message says what and where.
+
+    Parameters
+    ----------
+    message : str
+        The feedback, for the student.
+    mistake_id : str
+        What was diagnosed: a catalogued mistake's id (``"rnn_backward/no-carry"``), or
+        ``"generic/<kind>"`` (``generic/shape``, ``generic/zeros``, ...). The grader counts
+        these to tell an instructor what a class got wrong.
+    """
+
+    def __init__(self, message, mistake_id="generic/value"):
+        super().__init__(message)
+        self.mistake_id = mistake_id
 
 
 def case_seeds(hidden=False):
@@ -88,7 +102,7 @@ def fmt_shape(x):
     return f"a {type(x).__name__}"
 
 
-def call_student(fn, *args, name=None, allow=(), **kwargs):
+def call_student(fn, *args, name=None, allow=(), copy_args=True, **kwargs):
     """Call a student's function with the rnnlib references blocked.
 
     Parameters
@@ -102,6 +116,9 @@ def call_student(fn, *args, name=None, allow=(), **kwargs):
         Name used in messages (default ``fn.__name__``).
     allow : sequence of functions
         rnnlib functions the exercise lets the student call.
+    copy_args : bool
+        Copy array arguments first (default), or pass them as they are, so that the caller
+        can see whether the student's function changed them.
 
     Returns
     -------
@@ -116,14 +133,16 @@ def call_student(fn, *args, name=None, allow=(), **kwargs):
     """
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
-        raise CheckFailed(f"{name} should be a function, but it is {fmt_shape(fn)}.")
-    args = [a.copy() if isinstance(a, _ndarray) else a for a in args]
+        raise CheckFailed(f"{name} should be a function, but it is {fmt_shape(fn)}.",
+                          mistake_id="generic/not-a-function")
+    if copy_args:
+        args = [a.copy() if isinstance(a, _ndarray) else a for a in args]
     try:
         return call_blocked(fn, *args, allow=allow, **kwargs)
     except NotImplementedError:
         raise
     except ReferenceUsedError as err:
-        raise CheckFailed(f"{name}: {err}") from None
+        raise CheckFailed(f"{name}: {err}", mistake_id="generic/calls-reference") from None
     except Exception as err:  # noqa: BLE001 - every crash becomes feedback
         shapes = ", ".join(fmt_shape(a) for a in args)
         hint = ""
@@ -134,7 +153,8 @@ def call_student(fn, *args, name=None, allow=(), **kwargs):
             )
         raise CheckFailed(
             f"{name} raised {type(err).__name__}: {err} (called with arguments of shapes "
-            f"{shapes}).{hint}"
+            f"{shapes}).{hint}",
+            mistake_id="generic/crash",
         ) from err
 
 

@@ -1,23 +1,21 @@
-"""Checkers for the vanilla RNN: step and sequence, forward and backward.
+"""Checkers for the vanilla RNN: one step and a whole sequence, forward and backward.
 
-The diagnosis follows the Coursera-style "isolate one term" idea: when the output is wrong,
-re-run the student's function with all but one of ``x``, ``h_prev`` and ``b`` set to zero, and
-say which term is missing or transposed. For sequences, find the first time step that differs.
+Each graded function is an :class:`~rnnlib.checks._engine.Exercise` with a catalogue of the
+mistakes students make, each built from the reference in :mod:`rnnlib.rnn` by one edit
+(:func:`~rnnlib.checks._engine.mutate`) or one changed input or output. The engine runs the
+cases, names the mistake a wrong answer matches, and otherwise says how the result is off.
+
+The backward passes are checked on the cache that the student's own forward made (the
+exercises prescribe its layout), after checking that cache: a forward that caches wrong values
+is told to be fixed first, instead of the backward being blamed.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from rnnlib import rnn as _rnn
-from rnnlib.checks._core import (
-    CheckFailed,
-    call_student,
-    case_seeds,
-    close,
-    require_array,
-    require_close,
-    unpack_pair,
-)
+from rnnlib.checks._core import case_seeds
+from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_backward_check, run_check
 
 __all__ = [
     "check_rnn_step_forward",
@@ -26,78 +24,111 @@ __all__ = [
     "check_rnn_backward",
 ]
 
-# The undecorated references: not blocked while the student's code runs.
 _step_forward = _rnn.rnn_step_forward
 _step_backward = _rnn.rnn_step_backward
 _forward = _rnn.rnn_forward
 _backward = _rnn.rnn_backward
-_tanh = np.tanh
+_STEP_FIELDS = ("x_t", "h_prev", "h_t", "Wxh", "Whh")
+_SEQUENCE_FIELDS = ("x", "h0", "hs", "Wxh", "Whh")
 
 
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
+# ---------------------------------------------------------------------------------------------
+# Cases. B, D, H differ so that a swapped axis is a shape error, not a silent bug; the hidden
+# cases add B = 1, T = 1 and square weights (where a missing transpose does not crash).
 
 
-def _visible_shapes():
-    # B, D, H all different so that a swapped axis is a shape error, not a silent bug.
-    return [(3, 4, 5), (2, 6, 3)]
+def _step_case(seed, B, D, H, with_dh=False):
+    rng = np.random.default_rng(seed)
+    args = (rng.standard_normal((B, D)), rng.standard_normal((B, H)),
+            rng.standard_normal((H, D)) * 0.5, rng.standard_normal((H, H)) * 0.5,
+            rng.standard_normal(H) * 0.5)
+    if with_dh:
+        args = args + (rng.standard_normal((B, H)),)
+    return Case(f"seed {seed}, B={B}, D={D}, H={H}", args, {}, {"B": B})
 
 
-def _hidden_shapes():
-    return [(1, 3, 4), (5, 2, 6), (4, 4, 4)]
+def _step_cases(hidden, with_dh=False):
+    shapes = [(1, 3, 4), (5, 2, 6), (4, 4, 4)] if hidden else [(3, 4, 5), (2, 6, 3), (3, 4, 4)]
+    return [_step_case(seed, *s, with_dh=with_dh) for seed in case_seeds(hidden) for s in shapes]
 
 
-def _step_inputs(rng, B, D, H, scale=0.5):
-    return (
-        rng.standard_normal((B, D)),
-        rng.standard_normal((B, H)),
-        rng.standard_normal((H, D)) * scale,
-        rng.standard_normal((H, H)) * scale,
-        rng.standard_normal(H) * scale,
-    )
+def _sequence_case(seed, T, B, D, H, with_dhs=False):
+    rng = np.random.default_rng(seed)
+    args = (rng.standard_normal((T, B, D)), rng.standard_normal((B, H)),
+            rng.standard_normal((H, D)) * 0.5, rng.standard_normal((H, H)) * 0.5,
+            rng.standard_normal(H) * 0.5)
+    if with_dhs:
+        args = args + (rng.standard_normal((T, B, H)),)
+    return Case(f"seed {seed}, T={T}, B={B}, D={D}, H={H}", args, {}, {"T": T, "B": B})
 
 
-def _student_step(fn, x_t, h_prev, Wxh, Whh, bh):
-    out = call_student(fn, x_t, h_prev, Wxh, Whh, bh)
-    return unpack_pair(out, fn.__name__, "h_t", "cache")[0]
+def _sequence_cases(hidden, with_dhs=False):
+    shapes = ([(1, 2, 3, 4), (6, 1, 3, 5), (8, 4, 2, 3), (4, 3, 4, 4)] if hidden
+              else [(5, 3, 4, 6), (7, 2, 3, 4), (4, 3, 4, 4)])
+    return [_sequence_case(seed, *s, with_dhs=with_dhs) for seed in case_seeds(hidden) for s in shapes]
 
 
-def _diagnose_step(fn, x_t, h_prev, Wxh, Whh, bh):
-    """Say which part of ``tanh(x Wxh^T + h Whh^T + b)`` the student's step gets wrong."""
-    z = x_t @ Wxh.T + h_prev @ Whh.T + bh
-    h_t = _student_step(fn, x_t, h_prev, Wxh, Whh, bh)
-    if close(h_t, _sigmoid(z)):
-        return "It matches sigmoid(z): the vanilla RNN uses tanh, which is zero-centred and ranges over (-1, 1)."
-    if close(h_t, z):
-        return "It matches the pre-activation z without tanh: apply np.tanh to the sum."
-    if close(h_t, np.maximum(z, 0)):
-        return "It matches ReLU(z): this course's RNN uses tanh."
-    zx, zh, zb = np.zeros_like(x_t), np.zeros_like(h_prev), np.zeros_like(bh)
-    # Only the bias.
-    only_b = _student_step(fn, zx, zh, Wxh, Whh, bh)
-    if not close(only_b, _tanh(np.broadcast_to(bh, only_b.shape))):
-        if close(only_b, np.zeros_like(only_b)):
-            return "With x_t = 0 and h_prev = 0 your output is 0: it ignores the bias bh."
-        return "With x_t = 0 and h_prev = 0 the output should be tanh(bh); yours is not, so the bias term is wrong."
-    # Only the input.
-    only_x = _student_step(fn, x_t, zh, Wxh, Whh, zb)
-    if not close(only_x, _tanh(x_t @ Wxh.T)):
-        if close(only_x, np.zeros_like(only_x)):
-            return "With h_prev = 0 and bh = 0 your output is 0: it ignores the input x_t."
-        if Wxh.shape[0] == Wxh.shape[1] and close(only_x, _tanh(x_t @ Wxh)):
-            return "The input term uses Wxh where Wxh.T belongs: Wxh is stored (H, D), so the batched product is x_t @ Wxh.T."
-        if close(only_x, _tanh(x_t @ Whh.T)) if Whh.shape == Wxh.shape else False:
-            return "The input term uses Whh: x_t must be multiplied by Wxh."
-        return "With h_prev = 0 and bh = 0 the output should be tanh(x_t @ Wxh.T); the input term is wrong."
-    # Only the previous state.
-    only_h = _student_step(fn, zx, h_prev, Wxh, Whh, zb)
-    if not close(only_h, _tanh(h_prev @ Whh.T)):
-        if close(only_h, np.zeros_like(only_h)):
-            return "With x_t = 0 and bh = 0 your output is 0: it ignores the previous state h_prev."
-        if close(only_h, _tanh(h_prev @ Whh)):
-            return "The recurrent term uses Whh where Whh.T belongs: with rows as examples it is h_prev @ Whh.T."
-        return "With x_t = 0 and bh = 0 the output should be tanh(h_prev @ Whh.T); the recurrent term is wrong."
-    return "Each term is right on its own, so the way they are combined is wrong: add all three inside one tanh."
+# ---------------------------------------------------------------------------------------------
+# rnn_step_forward
+
+_Z = "x_t @ Wxh.T + h_prev @ Whh.T + bh"
+
+STEP_FORWARD = Exercise(
+    name="rnn_step_forward",
+    reference=_step_forward,
+    cases=_step_cases,
+    returns=("h_t", "cache"),
+    compare=("h_t",),
+    cache_fields=_STEP_FIELDS,
+    section="ch02-one-step",
+    mistakes=[
+        Mistake("rnn_step_forward/no-tanh",
+                "h_t matches the pre-activation z without tanh: apply np.tanh to the sum.",
+                mutate(_step_forward, (f"np.tanh({_Z})", f"({_Z})")), "ch02-one-step"),
+        Mistake("rnn_step_forward/sigmoid",
+                "h_t matches sigmoid(z): the vanilla RNN uses tanh, which is zero-centred and "
+                "ranges over (-1, 1).",
+                mutate(_step_forward, (f"np.tanh({_Z})", f"1.0 / (1.0 + np.exp(-({_Z})))")),
+                "ch02-one-step"),
+        Mistake("rnn_step_forward/relu",
+                "h_t matches ReLU(z) = max(z, 0): this course's RNN uses tanh.",
+                mutate(_step_forward, (f"np.tanh({_Z})", f"np.maximum({_Z}, 0.0)")), "ch02-one-step"),
+        Mistake("rnn_step_forward/no-bias",
+                "With x_t and h_prev set to 0 your output is not tanh(bh): it ignores the bias bh.",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Wxh.T + h_prev @ Whh.T)")),
+                "ch02-one-step"),
+        Mistake("rnn_step_forward/no-input",
+                "With h_prev = 0 and bh = 0 your output is 0: it ignores the input x_t "
+                "(the term x_t @ Wxh.T).",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(h_prev @ Whh.T + bh)")),
+                "ch02-one-step"),
+        Mistake("rnn_step_forward/no-recurrence",
+                "With x_t = 0 and bh = 0 your output is 0: it ignores the previous state h_prev "
+                "(the term h_prev @ Whh.T).",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Wxh.T + bh)")),
+                "ch02-one-step"),
+        Mistake("rnn_step_forward/whh-not-transposed",
+                "The recurrent term uses Whh where Whh.T belongs: Whh is stored (to, from), so "
+                "with rows as examples the term is h_prev @ Whh.T.",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Wxh.T + h_prev @ Whh + bh)")),
+                "ch02-batched-rows"),
+        Mistake("rnn_step_forward/wxh-not-transposed",
+                "The input term uses Wxh where Wxh.T belongs: Wxh is stored (H, D), so the "
+                "batched product is x_t @ Wxh.T.",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Wxh + h_prev @ Whh.T + bh)")),
+                "ch02-batched-rows"),
+        Mistake("rnn_step_forward/tanh-on-input-only",
+                "tanh is applied to the input term alone: put all three terms inside one tanh, "
+                "tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh).",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Wxh.T) + h_prev @ Whh.T + bh")),
+                "ch02-one-step"),
+        Mistake("rnn_step_forward/weights-swapped",
+                "The input is multiplied by Whh and the state by Wxh: x_t goes with Wxh, h_prev "
+                "with Whh.",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Whh.T + h_prev @ Wxh.T + bh)")),
+                "ch02-one-step"),
+    ],
+)
 
 
 def check_rnn_step_forward(rnn_step_forward, hidden=False):
@@ -115,51 +146,60 @@ def check_rnn_step_forward(rnn_step_forward, hidden=False):
     CheckFailed
         With a message naming the problem (shape, missing term, transposed weight, nonlinearity).
     """
-    shapes = _hidden_shapes() if hidden else _visible_shapes()
-    for seed in case_seeds(hidden):
-        for B, D, H in shapes:
-            rng = np.random.default_rng(seed)
-            args = _step_inputs(rng, B, D, H)
-            expected, _ = _step_forward(*args)
-            h_t = _student_step(rnn_step_forward, *args)
-            require_array(h_t, (B, H), f"h_t (for B={B}, D={D}, H={H})")
-            if not close(h_t, expected):
-                reason = _diagnose_step(rnn_step_forward, *args)
-                raise CheckFailed(f"rnn_step_forward gives wrong values (seed {seed}, B={B}, D={D}, H={H}). {reason}")
-    print("rnn_step_forward: all checks passed.")
+    run_check(STEP_FORWARD, rnn_step_forward, hidden)
 
 
-def _sequence_inputs(rng, T, B, D, H, scale=0.5):
-    x = rng.standard_normal((T, B, D))
-    h0 = rng.standard_normal((B, H))
-    Wxh = rng.standard_normal((H, D)) * scale
-    Whh = rng.standard_normal((H, H)) * scale
-    bh = rng.standard_normal(H) * scale
-    return x, h0, Wxh, Whh, bh
+# ---------------------------------------------------------------------------------------------
+# rnn_forward
 
 
-def _diagnose_sequence(hs, x, h0, Wxh, Whh, bh, expected):
-    T = x.shape[0]
-    # Every step restarted from h0: the state is not carried.
-    from_h0 = np.stack([_tanh(x[t] @ Wxh.T + h0 @ Whh.T + bh) for t in range(T)])
-    if T > 1 and close(hs, from_h0):
-        return "Every step uses h0 as its previous state: pass each new h_t on as h_prev for the next step."
-    if T > 1 and close(hs[1:], expected[:-1]) and close(hs[0], h0):
-        return "Your hs is shifted one step late: hs[0] is h0. hs[t] must be the state after reading x[t], so hs[0] = step(x[0], h0)."
-    if T > 1 and close(hs[:-1], expected[1:]):
-        return "Your hs is shifted one step early: hs[t] must be the state after reading x[t], starting from hs[0] = step(x[0], h0)."
-    for t in range(T):
-        if not close(hs[t], expected[t]):
-            if t == 0:
-                return "It already differs at t = 0, the first step: check the step computation (run check_rnn_step_forward)."
-            return (
-                f"hs matches the reference up to t = {t - 1} and first differs at t = {t}: "
-                "check how the state is passed from one step to the next."
-            )
-    return ""
+def _shifted_late(x, h0, Wxh, Whh, bh):
+    hs, cache = _forward(x, h0, Wxh, Whh, bh)
+    return np.concatenate([h0[None], hs[:-1]]), cache
 
 
-def check_rnn_forward(rnn_forward, hidden=False):
+def _state_not_carried(x, h0, Wxh, Whh, bh):
+    return np.stack([_step_forward(x_t, h0, Wxh, Whh, bh)[0] for x_t in x]), None
+
+
+def _last_state_everywhere(x, h0, Wxh, Whh, bh):
+    hs, cache = _forward(x, h0, Wxh, Whh, bh)
+    return np.broadcast_to(hs[-1], hs.shape).copy(), cache
+
+
+def _first_input_everywhere(x, h0, Wxh, Whh, bh):
+    return _forward(np.broadcast_to(x[0], x.shape).copy(), h0, Wxh, Whh, bh)
+
+
+FORWARD = Exercise(
+    name="rnn_forward",
+    reference=_forward,
+    cases=_sequence_cases,
+    returns=("hs", "cache"),
+    compare=("hs",),
+    time_axis={"hs": 0},
+    section="ch02-sequence",
+    mistakes=[
+        Mistake("rnn_forward/state-not-carried",
+                "Every step uses h0 as its previous state: pass each new h_t on as h_prev for "
+                "the next step.",
+                _state_not_carried, "ch02-sequence"),
+        Mistake("rnn_forward/hs-starts-with-h0",
+                "Your hs is shifted one step late: hs[0] is h0. hs[t] must be the state after "
+                "reading x[t], so hs[0] = step(x[0], h0).",
+                _shifted_late, "ch02-sequence"),
+        Mistake("rnn_forward/same-array-every-step",
+                "Every hs[t] holds the last state: the same array was stored at every step and "
+                "then overwritten. Store each step's state in hs[t] (a new array each step).",
+                _last_state_everywhere, "ch02-sequence"),
+        Mistake("rnn_forward/first-input-every-step",
+                "Every step reads x[0]: step t must read its own input x[t].",
+                _first_input_everywhere, "ch02-sequence"),
+    ],
+)
+
+
+def check_rnn_forward(rnn_forward, hidden=False, rnn_step_forward=None):
     """Check a student's ``rnn_forward(x, h0, Wxh, Whh, bh) -> (hs, cache)``.
 
     Parameters
@@ -168,122 +208,222 @@ def check_rnn_forward(rnn_forward, hidden=False):
         The student's function; ``x`` is ``(T, B, D)`` and ``hs`` must be ``(T, B, H)``.
     hidden : bool
         Hidden tests: other seeds, and the edge cases ``T = 1`` and ``B = 1``.
+    rnn_step_forward : callable, optional
+        The student's step, if ``rnn_forward`` is built on it: checked first when
+        ``rnn_forward`` is wrong.
     """
-    shapes = [(1, 2, 3, 4), (6, 1, 3, 5), (8, 4, 2, 3)] if hidden else [(5, 3, 4, 6), (7, 2, 3, 4)]
-    for seed in case_seeds(hidden):
-        for T, B, D, H in shapes:
-            rng = np.random.default_rng(seed)
-            args = _sequence_inputs(rng, T, B, D, H)
-            expected, _ = _forward(*args)
-            out = call_student(rnn_forward, *args)
-            hs = unpack_pair(out, "rnn_forward", "hs", "cache")[0]
-            require_array(hs, (T, B, H), f"hs (for T={T}, B={B}, D={D}, H={H})")
-            if not close(hs, expected):
-                reason = _diagnose_sequence(hs, *args, expected)
-                raise CheckFailed(
-                    f"rnn_forward gives wrong hidden states (seed {seed}, T={T}, B={B}, D={D}, H={H}). {reason}"
-                )
-    print("rnn_forward: all checks passed.")
+    depends = {}
+    if rnn_step_forward is not None:
+        depends["rnn_step_forward"] = lambda: run_check(STEP_FORWARD, rnn_step_forward, hidden, quiet=True)
+    run_check(FORWARD, rnn_forward, hidden, depends=depends)
 
 
-_GRAD_NAMES_STEP = ("dx_t", "dh_prev", "dWxh", "dWhh", "dbh")
-_GRAD_NAMES_SEQ = ("dx", "dh0", "dWxh", "dWhh", "dbh")
+# ---------------------------------------------------------------------------------------------
+# rnn_step_backward
+
+_STEP_BACKWARD_RETURNS = ("dx_t", "dh_prev", "dWxh", "dWhh", "dbh")
 
 
-def _diagnose_gradient(name, got, want):
-    """A sentence on how one gradient is off: transpose, sign, scale."""
-    if got.ndim == 2 and got.shape[::-1] == want.shape and close(got.T, want):
-        return f"{name} is the transpose of the right answer."
-    if got.shape == want.shape:
-        if close(got.T, want) and got.ndim == 2 and got.shape[0] == got.shape[1]:
-            return f"{name} is the transpose of the right answer."
-        if close(-got, want):
-            return f"{name} has the wrong sign."
-        denom = float(np.sum(want * want))
-        if denom > 0:
-            k = float(np.sum(got * want)) / denom
-            if abs(k - 1) > 1e-3 and close(got, k * want, rtol=1e-6, atol=1e-8):
-                return f"{name} is {k:.3g} times the right answer: a factor is off."
-    return ""
+_DZ = "dz = dh_t * (1.0 - h_t**2)"
+
+STEP_BACKWARD = Exercise(
+    name="rnn_step_backward",
+    reference=_step_backward,
+    forward=_step_forward,
+    cache_fields=_STEP_FIELDS,
+    arg_names=_STEP_FIELDS[:2] + ("Wxh", "Whh", "bh", "dh_t"),
+    cases=lambda hidden: _step_cases(hidden, with_dh=True),
+    returns=_STEP_BACKWARD_RETURNS,
+    section="ch04-one-step",
+    mistakes=[
+        Mistake("rnn_step_backward/no-tanh-derivative",
+                "The gradients ignore tanh's derivative: multiply dh_t by (1 - h_t**2) before "
+                "the products (dz = dh_t * (1 - h_t**2)).",
+                mutate(_step_backward, (_DZ, "dz = dh_t")), "ch04-one-step"),
+        Mistake("rnn_step_backward/one-minus-tanh",
+                "tanh's derivative is written 1 - h_t: it is 1 - tanh(z)**2 = 1 - h_t**2 (squared).",
+                mutate(_step_backward, (_DZ, "dz = dh_t * (1.0 - h_t)")), "ch04-one-step"),
+        Mistake("rnn_step_backward/tanh-applied-again",
+                "tanh's derivative is computed as 1 - tanh(h_t)**2, applying tanh to h_t once "
+                "more: h_t already is tanh(z), so the derivative is 1 - h_t**2.",
+                mutate(_step_backward, (_DZ, "dz = dh_t * (1.0 - np.tanh(h_t)**2)")),
+                "ch04-one-step"),
+        Mistake("rnn_step_backward/derivative-at-h-prev",
+                "tanh's derivative uses h_prev: the slope belongs to this step's output, "
+                "1 - h_t**2.",
+                mutate(_step_backward, (_DZ, "dz = dh_t * (1.0 - h_prev**2)")), "ch04-one-step"),
+        Mistake("rnn_step_backward/dwhh-uses-h-t",
+                "dWhh uses h_t where h_prev belongs: the recurrent weight multiplies the previous "
+                "state, so dWhh = dz.T @ h_prev.",
+                mutate(_step_backward, ("dWhh = dz.T @ h_prev", "dWhh = dz.T @ h_t")),
+                "ch04-one-step"),
+        Mistake("rnn_step_backward/dwhh-transposed",
+                "dWhh is the transpose of the right answer: with rows as examples it is "
+                "dz.T @ h_prev, of shape (H, H) like Whh (for a square matrix the shapes "
+                "cannot tell you).",
+                mutate(_step_backward, ("dWhh = dz.T @ h_prev", "dWhh = h_prev.T @ dz")),
+                "ch04-one-step"),
+        Mistake("rnn_step_backward/dh-prev-transposed",
+                "dh_prev uses Whh.T: the forward multiplied h_prev @ Whh.T, so the gradient "
+                "flows back as dz @ Whh.",
+                mutate(_step_backward, ("dh_prev = dz @ Whh", "dh_prev = dz @ Whh.T")),
+                "ch04-one-step"),
+        Mistake("rnn_step_backward/dbh-mean",
+                "dbh is the mean of dz over the batch: the bias is shared by every example, so "
+                "its gradient is the sum, dz.sum(axis=0).",
+                mutate(_step_backward, ("dbh = dz.sum(axis=0)", "dbh = dz.mean(axis=0)")),
+                "ch04-one-step"),
+        Mistake("rnn_step_backward/weights-averaged",
+                "dWxh and dWhh are divided by the batch size: every example's product adds to "
+                "the shared weights, so they are sums over the batch (dz.T @ x_t), not means.",
+                mutate(_step_backward, ("dWxh = dz.T @ x_t", "dWxh = dz.T @ x_t / len(dz)"),
+                       ("dWhh = dz.T @ h_prev", "dWhh = dz.T @ h_prev / len(dz)")),
+                "ch04-one-step"),
+    ],
+)
 
 
-def _compare_grads(names, got, want, context):
-    if not (isinstance(got, tuple) and len(got) == len(want)):
-        raise CheckFailed(
-            f"The backward should return {len(want)} gradients ({', '.join(names)}), "
-            f"but it returned {type(got).__name__}"
-            + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
-            + "."
-        )
-    for name, g, w in zip(names, got, want):
-        hint = _diagnose_gradient(name, g, w) if isinstance(g, np.ndarray) else ""
-        if hint:
-            raise CheckFailed(f"{hint}{context}")
-        require_close(g, w, name, rtol=1e-6, atol=1e-9, context=context)
-
-
-def check_rnn_step_backward(rnn_step_forward, rnn_step_backward, hidden=False):
+def check_rnn_step_backward(rnn_step_forward, rnn_step_backward, hidden=False, quiet=False):
     """Check a student's ``rnn_step_backward(dh_t, cache)`` against the reference gradients.
 
     The student's own forward produces the cache their backward reads, so the two are checked
-    together; the forward must already pass :func:`check_rnn_step_forward`.
+    together: a cache that is not ``(x_t, h_prev, h_t, Wxh, Whh)`` with the right values is
+    reported as the forward's problem.
     """
-    shapes = _hidden_shapes() if hidden else _visible_shapes()
-    for seed in case_seeds(hidden):
-        for B, D, H in shapes:
-            rng = np.random.default_rng(seed)
-            args = _step_inputs(rng, B, D, H)
-            dh = rng.standard_normal((B, H))
-            _, ref_cache = _step_forward(*args)
-            want = _step_backward(dh, ref_cache)
-            out = call_student(rnn_step_forward, *args)
-            _, cache = unpack_pair(out, "rnn_step_forward", "h_t", "cache")
-            got = call_student(rnn_step_backward, dh, cache)
-            context = f" (seed {seed}, B={B}, D={D}, H={H})"
-            if isinstance(got, tuple) and len(got) == 5 and isinstance(got[0], np.ndarray):
-                dz = dh * (1 - ref_cache.h_t**2)
-                if close(got[2], dh.T @ args[0]):
-                    raise CheckFailed(
-                        "dWxh ignores tanh's derivative: multiply dh_t by (1 - h_t**2) before the products." + context
-                    )
-                del dz
-            _compare_grads(_GRAD_NAMES_STEP, got, want, context)
-    print("rnn_step_backward: all checks passed.")
+    run_backward_check(STEP_BACKWARD, rnn_step_forward, rnn_step_backward, hidden, quiet=quiet)
 
 
-def check_rnn_backward(rnn_forward, rnn_backward, hidden=False):
+# ---------------------------------------------------------------------------------------------
+# rnn_backward: BPTT. The loop lives in rnnlib.rnn.recurrence_backward; its mistakes are edits
+# of that loop, run inside the reference rnn_backward.
+
+_rec_back = _rnn.recurrence_backward
+_LOOP = "for t in range(hs.shape[0] - 1, -1, -1):"
+_CARRY = "np.add(dhs[t], dh_next, out=dh_t)"
+_DERIVATIVE = "dzs = np.square(hs)\n    np.subtract(1.0, dzs, out=dzs)"
+
+
+def _overwritten(*names):
+    """The weight gradients in ``names`` hold only step 0's term (= instead of +=)."""
+
+    def variant(dhs, cache):
+        x, h0, hs, Wxh, Whh = cache
+        grads = list(_backward(dhs, cache))
+        dz0 = _rec_back(dhs, hs, h0, Whh)[0][0]  # the last step the backward loop visits
+        step0 = {"dWxh": dz0.T @ x[0], "dWhh": dz0.T @ h0, "dbh": dz0.sum(axis=0)}
+        for k in names:
+            grads[("dx", "dh0", "dWxh", "dWhh", "dbh").index(k)] = step0[k]
+        return tuple(grads)
+
+    return variant
+
+
+BACKWARD = Exercise(
+    name="rnn_backward",
+    reference=_backward,
+    forward=_forward,
+    cache_fields=_SEQUENCE_FIELDS,
+    arg_names=("x", "h0", "Wxh", "Whh", "bh", "dhs"),
+    cases=lambda hidden: _sequence_cases(hidden, with_dhs=True),
+    returns=("dx", "dh0", "dWxh", "dWhh", "dbh"),
+    time_axis={"dx": 0},
+    section="ch04-bptt",
+    mistakes=[
+        Mistake("rnn_backward/no-carry",
+                "The gradient flowing back from h_{t+1} is not added: dx is right at the last "
+                "step only. At each step the gradient on h_t is dhs[t] plus the dh_prev that "
+                "step t+1 sent back; carry dh_prev from each step into the next (earlier) one.",
+                mutate(_backward, (_CARRY, "np.copyto(dh_t, dhs[t])"), inner=_rec_back),
+                "ch04-bptt"),
+        Mistake("rnn_backward/stops-before-t0",
+                "The backward loop stops before t = 0: dx[0] and step 0's share of the weight "
+                "gradients are missing. Walk t = T-1, ..., 0, e.g. range(T - 1, -1, -1).",
+                mutate(_backward, (_LOOP, "dzs[0] = 0.0\n    for t in range(hs.shape[0] - 1, 0, -1):"),
+                       inner=_rec_back), "ch04-bptt"),
+        Mistake("rnn_backward/dhs-one-step-off",
+                "Step t reads the upstream gradient of another step (dhs[t-1]): the gradient "
+                "arriving at h_t from above is dhs[t].",
+                mutate(_backward, (_CARRY, "np.add(dhs[t - 1], dh_next, out=dh_t)"), inner=_rec_back),
+                "ch04-bptt"),
+        Mistake("rnn_backward/carry-after-derivative",
+                "The gradient from h_{t+1} is added after multiplying by tanh's derivative: add "
+                "dhs[t] and dh_prev first, then multiply the sum by (1 - h_t**2).",
+                mutate(_backward, (_CARRY + "\n        dzs[t] *= dh_t",
+                                   "dzs[t] *= dhs[t]\n        dzs[t] += dh_next"), inner=_rec_back),
+                "ch04-bptt"),
+        Mistake("rnn_backward/no-tanh-derivative",
+                "The gradients ignore tanh's derivative: at each step multiply the gradient on "
+                "h_t by (1 - h_t**2).",
+                mutate(_backward, (_DERIVATIVE, "dzs = np.ones_like(hs)"), inner=_rec_back),
+                "ch04-one-step"),
+        Mistake("rnn_backward/one-minus-tanh",
+                "tanh's derivative is written 1 - h_t: it is 1 - h_t**2 (squared).",
+                mutate(_backward, (_DERIVATIVE, "dzs = hs.copy()\n    np.subtract(1.0, dzs, out=dzs)"),
+                       inner=_rec_back), "ch04-one-step"),
+        Mistake("rnn_backward/derivative-at-previous-state",
+                "tanh's derivative at step t uses h_(t-1) (hs[t-1], or h0): the slope belongs to "
+                "the step's own output, 1 - hs[t]**2.",
+                mutate(_backward, (_DERIVATIVE, "dzs = np.square(np.concatenate([h0[None], hs[:-1]]))\n"
+                                                "    np.subtract(1.0, dzs, out=dzs)"), inner=_rec_back),
+                "ch04-bptt"),
+        Mistake("rnn_backward/dwhh-uses-h-t",
+                "dWhh uses h_t where h_(t-1) belongs: the recurrent weight multiplies the "
+                "previous state, so step t adds dz_t.T @ h_(t-1) (h0 at t = 0).",
+                mutate(_backward, ("dWhh = recurrent_weight_gradient(dzs, h0, hs)",
+                                   "dWhh = dz_flat.T @ hs.reshape(T * B, H)")), "ch04-bptt"),
+        Mistake("rnn_backward/h-prev-at-t0-wraps",
+                "At t = 0 dWhh uses hs[-1] (the last state, where the index t-1 wraps around) "
+                "instead of h0: the state before the first step is h0.",
+                mutate(_backward, ("dW = dzs[0].T @ h0", "dW = dzs[0].T @ hs[-1]"),
+                       inner=_rnn.recurrent_weight_gradient), "ch04-bptt"),
+        Mistake("rnn_backward/weights-overwritten",
+                "dWxh, dWhh and dbh hold only the contribution of time step 0, the last one the "
+                "loop visits: they are overwritten at each step. The weights are shared by every "
+                "step, so accumulate the sum over t with +=.",
+                _overwritten("dWxh", "dWhh", "dbh"), "ch04-sum"),
+        Mistake("rnn_backward/dwhh-overwritten",
+                "dWhh holds only the contribution of time step 0: it is overwritten at each "
+                "step (= instead of +=). Whh is shared by every step, so its gradient is the sum "
+                "over t.",
+                _overwritten("dWhh"), "ch04-sum"),
+        Mistake("rnn_backward/dwxh-overwritten",
+                "dWxh holds only the contribution of time step 0: it is overwritten at each "
+                "step (= instead of +=). Wxh is shared by every step, so its gradient is the sum "
+                "over t.",
+                _overwritten("dWxh"), "ch04-sum"),
+        Mistake("rnn_backward/dbh-overwritten",
+                "dbh holds only the contribution of time step 0: it is overwritten at each step "
+                "(= instead of +=). The bias is shared by every step, so its gradient is the sum "
+                "over t.",
+                _overwritten("dbh"), "ch04-sum"),
+    ],
+)
+
+
+def check_rnn_backward(rnn_forward, rnn_backward, hidden=False, rnn_step_backward=None):
     """Check a student's ``rnn_backward(dhs, cache)`` (backpropagation through time).
 
-    Besides shapes, transposes and signs, it recognises the classic BPTT bug of dropping the
-    gradient that flows back from ``h_{t+1}``: the last step is right, earlier ones are not.
+    Parameters
+    ----------
+    rnn_forward : callable
+        The forward whose cache ``(x, h0, hs, Wxh, Whh)`` the backward reads.
+    rnn_backward : callable
+        The student's function.
+    hidden : bool
+        Hidden tests: other seeds, ``T = 1``, ``B = 1``, square weights.
+    rnn_step_backward : callable, optional
+        The student's step backward, if ``rnn_backward`` is built on it: checked first when
+        ``rnn_backward`` is wrong ("fix rnn_step_backward first").
     """
-    shapes = [(1, 2, 3, 4), (6, 1, 3, 5)] if hidden else [(5, 3, 4, 6), (4, 2, 3, 4)]
-    for seed in case_seeds(hidden):
-        for T, B, D, H in shapes:
-            rng = np.random.default_rng(seed)
-            args = _sequence_inputs(rng, T, B, D, H)
-            dhs = rng.standard_normal((T, B, H))
-            _, ref_cache = _forward(*args)
-            want = _backward(dhs, ref_cache)
-            out = call_student(rnn_forward, *args)
-            _, cache = unpack_pair(out, "rnn_forward", "hs", "cache")
-            got = call_student(rnn_backward, dhs, cache)
-            context = f" (seed {seed}, T={T}, B={B}, D={D}, H={H})"
-            if isinstance(got, tuple) and len(got) == 5 and isinstance(got[0], np.ndarray):
-                dx = got[0]
-                if dx.shape == want[0].shape and T > 1 and not close(dx, want[0]):
-                    bad = [t for t in range(T) if not close(dx[t], want[0][t])]
-                    last_ok = close(dx[T - 1], want[0][T - 1])
-                    if last_ok:
-                        raise CheckFailed(
-                            f"dx is right at the last step but wrong at t = {bad[-1]}: the gradient "
-                            "flowing back from h_{t+1} is not added to dhs[t]. Carry dh_prev from "
-                            "each step into the next (earlier) one." + context
-                        )
-                    raise CheckFailed(
-                        f"dx is already wrong at the last step t = {T - 1}, where only dhs[T-1] "
-                        "matters: check the single-step backward (tanh's derivative, transposes)."
-                        + context
-                    )
-            _compare_grads(_GRAD_NAMES_SEQ, got, want, context)
-    print("rnn_backward: all checks passed.")
+    depends = {}
+    if rnn_step_backward is not None:
+        depends["rnn_step_backward"] = lambda: check_rnn_step_backward(
+            _given_step_forward, rnn_step_backward, hidden, quiet=True)
+    run_backward_check(BACKWARD, rnn_forward, rnn_backward, hidden, depends=depends)
+
+
+def _given_step_forward(x_t, h_prev, Wxh, Whh, bh):
+    # The step forward handed to a student's step backward when it is checked as what their
+    # rnn_backward builds on (rnnlib code calling the reference, so the guard lets it run).
+    h_t, cache = _step_forward(x_t, h_prev, Wxh, Whh, bh)
+    return h_t, tuple(cache)

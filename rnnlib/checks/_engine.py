@@ -1,0 +1,837 @@
+"""The one diagnosis mechanism every checker uses: cases, a catalogue of known mistakes, and
+generic diagnoses, so that a wrong answer is told *what* is wrong and where to look.
+
+An :class:`Exercise` describes one graded function: its reference, how to draw test cases,
+what its result is made of, and a catalogue of :class:`Mistake` s. Each mistake is a small
+*variant of the reference* (built from it: the reference with one edit of its source, see
+:func:`mutate`, or the reference with one input or output changed), with the sentence that
+names the mistake and where to look. :func:`run_check` does the rest, the same way for every
+graded function:
+
+1. for every case, the student's function runs (with rnnlib's references blocked, on copies
+   of the inputs) and its results are compared with the reference's;
+2. a student function that changes an argument in place, or that returns a buffer it reuses
+   from call to call, is told so (which argument, and that it must not change);
+3. on a wrong answer, the functions it builds on (``depends``) are checked first: "fix
+   ``rnn_forward`` first: ..." rather than blaming the wrong one;
+4. then every catalogued mistake runs on the same inputs; the one whose results the student's
+   match (on this case and, to be sure, on the next) is named;
+5. then the generic diagnoses: which outputs are wrong and which are right; a wrong shape
+   (expected vs got, transposed?), NaN, all zeros ("missing"), the transpose, the sign, a
+   constant factor (and which count it is, ``T``, ``B``, ``T*B``), states shifted by one time
+   step, the first time step that differs.
+
+The :class:`CheckFailed` raised carries ``mistake_id``: the catalogue id of the named mistake,
+or ``generic/<kind>`` for a generic diagnosis, so that the grader can count misconceptions.
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import textwrap
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from rnnlib.checks._core import (
+    CheckFailed,
+    call_student,
+    case_seeds,
+    fmt_shape,
+)
+
+# Private references, bound at import time (before any student cell runs).
+_abs = np.abs
+_all = np.all
+_any = np.any
+_asarray = np.asarray
+_isfinite = np.isfinite
+_ndarray = np.ndarray
+_sum = np.sum
+_array_equal = np.array_equal
+_floating = np.floating
+_integer = np.integer
+_bool = np.bool_
+
+__all__ = [
+    "Mistake",
+    "Case",
+    "Exercise",
+    "mutate",
+    "run_check",
+    "run_backward_check",
+    "EXERCISES",
+    "RTOL",
+    "ATOL",
+]
+
+RTOL = 1e-6
+ATOL = 1e-9
+
+#: Every graded function's Exercise, by name (filled by the checker modules as they load).
+EXERCISES = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Mistake:
+    """A known wrong implementation and the sentence that names it.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, ``"<function>/<slug>"`` (counted in the instructors' reports).
+    says : str
+        What the student did wrong and where to look, for a student who is stuck.
+    variant : callable
+        Same signature as the reference; computes what the mistaken code computes.
+    section : str
+        Label of the book section that teaches the point (``"ch04-bptt"``), or "".
+    """
+
+    id: str
+    says: str
+    variant: Callable
+    section: str = ""
+
+
+class Case(NamedTuple):
+    """One test input: the reference's arguments and a label for messages."""
+
+    label: str
+    args: tuple
+    kwargs: dict = {}
+    dims: dict = {}  # e.g. {"T": 5, "B": 3}: named sizes a constant factor may equal
+
+
+@dataclasses.dataclass
+class Exercise:
+    """One graded function, as :func:`run_check` needs it.
+
+    Attributes
+    ----------
+    name : str
+        The function's name, as the student writes it.
+    reference : callable
+        rnnlib's implementation.
+    cases : callable
+        ``cases(hidden) -> list of Case``: visible cases, or hidden ones (other seeds, edge
+        shapes, the instructor's grading seed).
+    returns : tuple of str
+        Names of the values the function returns (one name: a single value, not a tuple).
+    compare : tuple of str
+        Which of ``returns`` are compared (a cache, say, is not).
+    mistakes : sequence of Mistake
+    time_axis : dict
+        ``{output name: axis}`` for outputs indexed by time (hidden states, ``dx``), where the
+        generic diagnoses look for a shift by one step and the first step that differs.
+    cache_fields : tuple of str
+        When the exercise prescribes the cache as a tuple, the names of its fields, checked
+        against the reference's cache (a forward whose cache holds wrong values would
+        otherwise make the backward's check blame a correct backward).
+    forward : callable, optional
+        For a backward: the reference forward whose cache it reads. A case's arguments are then
+        the forward's arguments followed by the upstream gradient (see
+        :func:`run_backward_check`).
+    arg_names : tuple of str
+        Names of a case's arguments, for messages (default: the reference's parameters).
+    check_student : callable, optional
+        ``check_student(fn, hidden)``: how to check a function standing in for the student's,
+        for checkers that do more than :func:`run_check` (a sampler, a training loop). Default:
+        :func:`run_check`, or :func:`run_backward_check` with the reference forward.
+    section : str
+        Book label of the section that teaches the function.
+    rtol, atol : float
+        Tolerances of the comparison.
+    """
+
+    name: str
+    reference: Callable
+    cases: Callable
+    returns: tuple
+    compare: tuple = ()
+    mistakes: Sequence[Mistake] = ()
+    time_axis: dict = dataclasses.field(default_factory=dict)
+    cache_fields: tuple = ()
+    section: str = ""
+    rtol: float = RTOL
+    atol: float = ATOL
+    forward: Callable = None
+    arg_names: tuple = ()
+    check_student: Callable = None
+
+    def __post_init__(self):
+        if not self.compare:
+            self.compare = tuple(self.returns)
+        ids = [m.id for m in self.mistakes]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate mistake ids in {self.name}: {ids}")
+        EXERCISES[self.name] = self
+
+
+# ---------------------------------------------------------------------------------------------
+# Building variants from the reference
+
+
+def mutate(reference, *edits, inner=None, name=None):
+    """The reference with small edits of its source: a known mistake, built from the code.
+
+    Parameters
+    ----------
+    reference : callable
+        The function the student writes (a module-level function of rnnlib).
+    *edits : (old, new) pairs of str
+        Each ``old`` must occur exactly once in the edited function's source (so that a
+        change of the reference that invalidates a mistake fails loudly, in the tests).
+    inner : callable, optional
+        Edit this function instead, one that ``reference`` calls by name; the result is the
+        reference calling the edited ``inner``.
+    name : str, optional
+        A name for the variant (for tracebacks).
+
+    Returns
+    -------
+    callable
+        A new function; its code is compiled with the reference module's file name, so that
+        the references it calls run as rnnlib's own calls.
+    """
+    target = inner or reference
+    edited = _compile_edited(target, edits, name)
+    if inner is None:
+        return edited
+    return _rebind(reference, {inner.__name__: edited}, name)
+
+
+def _compile_edited(fn, edits, name):
+    source = textwrap.dedent(inspect.getsource(fn))
+    for old, new in edits:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"{fn.__qualname__}: {old!r} occurs {count} times in the source, not once")
+        source = source.replace(old, new)
+    first_line = inspect.getsourcelines(fn)[1]
+    filename = inspect.getsourcefile(fn)
+    # Blank lines in front keep the line numbers of the original file in tracebacks.
+    code = compile("\n" * (first_line - 1) + source, filename, "exec")
+    namespace = dict(fn.__globals__)
+    exec(code, namespace)  # noqa: S102 - our own source, edited by our own catalogue
+    out = namespace[fn.__name__]
+    out.__name__ = name or f"{fn.__name__}_variant"
+    return out
+
+
+def _rebind(fn, replace, name):
+    """A copy of ``fn`` whose global names in ``replace`` point at other functions."""
+    import types
+
+    namespace = dict(fn.__globals__)
+    namespace.update(replace)
+    source = textwrap.dedent(inspect.getsource(fn))
+    first_line = inspect.getsourcelines(fn)[1]
+    code = compile("\n" * (first_line - 1) + source, inspect.getsourcefile(fn), "exec")
+    exec(code, namespace)  # noqa: S102
+    out = namespace[fn.__name__]
+    assert isinstance(out, types.FunctionType)
+    out.__name__ = name or f"{fn.__name__}_variant"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Values: unpacking a result into named arrays, comparing
+
+
+def _copy(value):
+    if isinstance(value, _ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(_copy(v) for v in value)
+    return value
+
+
+def _same(a, b):
+    """Exact equality of two argument values (to see whether one was changed in place)."""
+    if isinstance(a, _ndarray) or isinstance(b, _ndarray):
+        return (isinstance(a, _ndarray) and isinstance(b, _ndarray) and a.shape == b.shape
+                and _array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def unpack(exercise, result, who="your function"):
+    """``{name: value}`` for the values ``exercise.returns`` names; CheckFailed if malformed."""
+    names = exercise.returns
+    if len(names) == 1:
+        return {names[0]: result}
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        extra = f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
+        kind = "a pair" if len(names) == 2 else "a tuple"
+        raise CheckFailed(
+            f"{exercise.name} should return {kind} ({', '.join(names)}), but {who} returned "
+            f"{type(result).__name__}{extra}.",
+            mistake_id="generic/returns",
+        )
+    return dict(zip(names, result))
+
+
+def _as_number_or_array(value):
+    """Numbers (Python or numpy scalars, 0-d arrays) become floats; arrays stay arrays."""
+    if isinstance(value, _ndarray):
+        return value[()] if value.ndim == 0 else value
+    return value
+
+
+def flat_values(name, value):
+    """``{label: value}`` with dicts flattened (``grads['Wxh']``)."""
+    if isinstance(value, dict):
+        out = {}
+        for k in value:
+            out.update(flat_values(f"{name}['{k}']", value[k]))
+        return out
+    return {name: _as_number_or_array(value)}
+
+
+def is_number(x):
+    return isinstance(x, (int, float, _floating, _integer)) and not isinstance(x, (bool, _bool))
+
+
+def close(a, b, rtol=RTOL, atol=ATOL):
+    """``True`` when ``a`` and ``b`` are equal numbers or same-shaped arrays within tolerance."""
+    if is_number(a) and is_number(b):
+        return bool(abs(float(a) - float(b)) <= atol + rtol * abs(float(b)))
+    if not (isinstance(a, _ndarray) and isinstance(b, _ndarray)):
+        return False
+    if a.shape != b.shape:
+        return False
+    if a.size == 0:
+        return True
+    if a.dtype.kind not in "fiub" or b.dtype.kind not in "fiub":
+        return False
+    if not _all(_isfinite(a)):
+        return bool(_array_equal(a, b, equal_nan=True)) if b.dtype.kind == "f" else False
+    fa = a.astype(float)
+    fb = b.astype(float)
+    return bool(_all(_abs(fa - fb) <= atol + rtol * _abs(fb)))
+
+
+def _values_close(got, want, names, rtol, atol):
+    return all(n in got and n in want and close(got[n], want[n], rtol, atol) for n in names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic diagnoses of one wrong value
+
+
+def _describe_value(x):
+    if isinstance(x, _ndarray):
+        return f"an array of shape {tuple(x.shape)}"
+    if is_number(x):
+        return f"the number {float(x):.6g}"
+    return fmt_shape(x)
+
+
+def generic_diagnosis(name, got, want, case, time_axis=None, rtol=RTOL, atol=ATOL):
+    """``(id, sentence)`` saying how one value differs from the right one."""
+    if is_number(want):
+        if not is_number(got):
+            return "generic/type", f"{name} should be a number, but it is {_describe_value(got)}."
+        g, w = float(got), float(want)
+        if not np.isfinite(g):
+            return "generic/nan", f"{name} is {g}: a division by zero or an overflow."
+        if w != 0 and abs(g + w) <= atol + rtol * abs(w):
+            return "generic/sign", f"{name} is {g:.6g}, the right value with the wrong sign ({w:.6g})."
+        for k, what in _factors(case):
+            if w != 0 and abs(g - k * w) <= atol + rtol * abs(k * w):
+                return "generic/factor", f"{name} is {g:.6g}, {k:g} times the right value {w:.6g} ({what})."
+            if w != 0 and abs(g - w / k) <= atol + rtol * abs(w / k):
+                return "generic/factor", f"{name} is {g:.6g}, the right value {w:.6g} divided by {k:g} ({what})."
+        return "generic/value", f"{name} is {g:.6g}; the right value is {w:.6g}."
+    if not isinstance(want, _ndarray):
+        return "generic/value", f"{name} is {_describe_value(got)}; it should be {_describe_value(want)}."
+    if not isinstance(got, _ndarray):
+        return "generic/type", (f"{name} should be a numpy array of shape {tuple(want.shape)}, "
+                                f"but it is {_describe_value(got)}.")
+    if got.shape != want.shape:
+        hint = ""
+        if got.ndim == 2 and got.shape == want.shape[::-1]:
+            hint = " It looks transposed: a gradient has the shape of what it differentiates."
+        elif got.size == want.size:
+            hint = " It has the right number of entries in another arrangement: check the axes."
+        elif got.ndim == want.ndim - 1:
+            hint = " One axis is missing: check the sums and the indexing over time or batch."
+        return "generic/shape", f"{name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}.{hint}"
+    if got.dtype.kind not in "fiub":
+        return "generic/type", f"{name} should hold numbers, but its dtype is {got.dtype}."
+    if not _all(_isfinite(got)):
+        return "generic/nan", f"{name} contains NaN or inf values: a division by zero or an overflow."
+    g = got.astype(float)
+    w = want.astype(float)
+    if _any(w != 0) and not _any(g != 0):
+        return "generic/zeros", (f"{name} is all zeros: it is missing, never computed or never "
+                                 "written into (or overwritten by zeros).")
+    if g.ndim == 2 and g.shape[0] == g.shape[1] and not close(w, w.T) and close(g.T, w, rtol, atol):
+        return "generic/transpose", f"{name} is the transpose of the right answer."
+    if close(-g, w, rtol, atol):
+        return "generic/sign", f"{name} has the wrong sign: it is minus the right answer."
+    denom = float(_sum(w * w))
+    if denom > 0:
+        k = float(_sum(g * w)) / denom
+        if abs(k - 1) > 1e-3 and abs(k) > 1e-12 and close(g, k * w, 1e-5, 1e-8):
+            named = {round(kk, 9): what for kk, what in _factors(case)}
+            why = named.get(round(k, 9)) or (f"1/{named[round(1 / k, 9)]}" if round(1 / k, 9) in named else "")
+            why = f" ({why})" if why else ""
+            return "generic/factor", f"{name} is {k:.4g} times the right answer{why}: a constant factor is off."
+    if time_axis is not None and g.shape[time_axis] > 1:
+        found = _time_diagnosis(name, g, w, time_axis, rtol, atol)
+        if found:
+            return found
+    return "generic/value", _where_it_differs(name, g, w, rtol, atol)
+
+
+def _factors(case):
+    """Constant factors a wrong normalisation would introduce, named after the case's sizes."""
+    dims = dict(case.dims) if case is not None else {}
+    out = []
+    for key, value in dims.items():
+        if isinstance(value, (int, np.integer)) and value > 1:
+            out.append((float(value), f"a factor {key} = {value}"))
+    if "T" in dims and "B" in dims and dims["T"] * dims["B"] > 1:
+        out.append((float(dims["T"] * dims["B"]), f"a factor T*B = {dims['T'] * dims['B']}"))
+    out.append((2.0, "a factor 2"))
+    return out
+
+
+def _time_diagnosis(name, g, w, axis, rtol, atol):
+    gt = np.moveaxis(g, axis, 0)
+    wt = np.moveaxis(w, axis, 0)
+    T = gt.shape[0]
+    if close(gt[1:], wt[:-1], rtol, atol):
+        return "generic/shifted-late", (
+            f"{name} is shifted one time step late: your entry t holds the right entry t-1. "
+            "Check the index where each step's result is stored.")
+    if close(gt[:-1], wt[1:], rtol, atol):
+        return "generic/shifted-early", (
+            f"{name} is shifted one time step early: your entry t holds the right entry t+1. "
+            "Check the index where each step's result is stored.")
+    if close(gt[::-1], wt, rtol, atol):
+        return "generic/reversed", f"{name} is reversed in time."
+    good = [close(gt[t], wt[t], rtol, atol) for t in range(T)]
+    k = good.index(False)
+    if k > 0 and not any(good[k:]):
+        return "generic/time-step", (
+            f"{name} matches the right answer up to t = {k - 1} and first differs at t = {k}: "
+            "look at what changes from one step to the next.")
+    if any(good):
+        bad = [t for t in range(T) if not good[t]]
+        right = [t for t in range(T) if good[t]]
+        return "generic/time-step", (
+            f"{name} is right at time step{'s' if len(right) > 1 else ''} {_ranges(right)} and "
+            f"wrong at {_ranges(bad)} (of t = 0..{T - 1}).")
+    return None
+
+
+def _ranges(ts):
+    """``[0, 1, 2, 5]`` -> ``"0-2, 5"``."""
+    parts, start = [], None
+    for i, t in enumerate(ts):
+        if start is None:
+            start = t
+        if i + 1 == len(ts) or ts[i + 1] != t + 1:
+            parts.append(f"{start}" if start == t else f"{start}-{t}")
+            start = None
+    return ", ".join(parts)
+
+
+def _where_it_differs(name, g, w, rtol, atol):
+    bad = _abs(g - w) > atol + rtol * _abs(w)
+    frac = float(bad.mean())
+    if g.ndim >= 1:
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        first = f"; the first wrong entry is at index {idx}: yours {g[idx]:.6g}, right {w[idx]:.6g}"
+    else:
+        first = ""
+    return f"{name} has the right shape but wrong values ({frac:.0%} of the entries differ{first})."
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a check
+
+
+def run_check(exercise, student, hidden=False, *, depends=None, prepare=None, student_name=None,
+              allow=(), quiet=False):
+    """Check a student's function against an exercise; print a line, or raise CheckFailed.
+
+    Parameters
+    ----------
+    exercise : Exercise
+    student : callable
+        What to call with each case's arguments (for a backward, a composition of the
+        student's forward and backward, see ``prepare``).
+    hidden : bool
+        Hidden cases.
+    depends : dict, optional
+        ``{name: check}``: the checks of the student's functions this one builds on, each a
+        callable ``check(quiet=True)`` that raises CheckFailed; run only when this one fails.
+    prepare : callable, optional
+        ``prepare(fn) -> callable``: turns the reference, a mistake's variant or the student's
+        function into what is called on a case's arguments (a backward is given the cache its
+        forward made). Default: the function itself.
+    student_name : str, optional
+        Name in messages (default ``exercise.name``).
+    allow : sequence of functions
+        rnnlib functions the exercise lets the student call.
+    quiet : bool
+        No "all checks passed" line.
+    """
+    name = student_name or exercise.name
+    prepare = prepare or (lambda fn: fn)
+    arg_names = exercise.arg_names or _parameters(exercise.reference)
+    cases = list(exercise.cases(hidden))
+    reference = prepare(exercise.reference)
+    for i, case in enumerate(cases):
+        expected = _named(exercise, reference(*_copy(case.args), **_copy(case.kwargs)), "the reference")
+        try:
+            got = _run_student(exercise, student, case, name, allow, arg_names)
+        except CheckFailed as err:
+            if err.mistake_id != "generic/crash":
+                raise
+            mistake = _explain_crash(exercise, student, prepare, cases, i, name, allow)
+            if mistake is None:
+                raise
+            raise CheckFailed(f"{name}: {mistake.says} ({case.label}; here it raised {_first_line(err)})",
+                              mistake_id=mistake.id) from None
+        if _values_close(got, expected, exercise.compare, exercise.rtol, exercise.atol):
+            _check_cache(exercise, got, expected, case, name)
+            continue
+        raise _failure(exercise, student, prepare, cases, i, got, expected, depends, name, allow)
+    _check_aliasing(exercise, student, cases, name, allow)
+    if not quiet:
+        print(f"{name}: all checks passed.")
+
+
+def _named(exercise, result, who):
+    values = unpack(exercise, result, who)
+    out = {}
+    for k, v in values.items():
+        out.update(flat_values(k, v) if k in exercise.compare else {k: v})
+    # Keep the compared names (dict entries expand to their keys).
+    return out
+
+
+def _compared_names(exercise, values):
+    names = []
+    for n in exercise.compare:
+        names += [k for k in values if k == n or k.startswith(n + "[")]
+    return names
+
+
+def _run_student(exercise, student, case, name, allow, arg_names):
+    args = _copy(case.args)
+    kwargs = _copy(case.kwargs)
+    result = call_student(student, *args, name=name, allow=allow, copy_args=False, **kwargs)
+    for j, (before, after) in enumerate(zip(case.args, args)):
+        if not _same(before, after):
+            arg = arg_names[j] if j < len(arg_names) else f"number {j + 1}"
+            raise CheckFailed(
+                f"{name} changed its argument {arg} in place ({case.label}). A function must "
+                f"not change its inputs: the caller still needs {arg} as it was. Work on a copy "
+                f"({arg}.copy()) or build new arrays instead of writing into {arg}.",
+                mistake_id="generic/changes-input",
+            )
+    for k in case.kwargs:
+        if not _same(case.kwargs[k], kwargs[k]):
+            raise CheckFailed(f"{name} changed its argument {k} in place ({case.label}); it must "
+                              "not change its inputs.", mistake_id="generic/changes-input")
+    values = _named(exercise, result, "your function")
+    return values
+
+
+def _parameters(fn):
+    try:
+        return tuple(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+def _failure(exercise, student, prepare, cases, i, got, expected, depends, name, allow):
+    case = cases[i]
+    names = _compared_names(exercise, expected)
+    wrong = [n for n in names if not (n in got and close(got[n], expected[n], exercise.rtol, exercise.atol))]
+    right = [n for n in names if n not in wrong]
+    where = f" ({case.label})"
+    # 1. What it builds on.
+    for dep_name, dep_check in (depends or {}).items():
+        try:
+            dep_check()
+        except NotImplementedError:
+            return CheckFailed(f"{name} gives wrong results{where}, and it builds on {dep_name}, "
+                               f"which is not written yet: write {dep_name} first.",
+                               mistake_id="generic/dependency")
+        except CheckFailed as err:
+            return CheckFailed(f"{name} gives wrong results{where}. Fix {dep_name} first, which "
+                               f"{name} builds on: {err}",
+                               mistake_id=getattr(err, "mistake_id", "generic/dependency"))
+    # 2. The catalogue.
+    mistake = _match_mistake(exercise, student, prepare, cases, i, got, expected, name, allow)
+    if mistake is not None:
+        tail = _right_and_wrong(wrong, right)
+        return CheckFailed(f"{name}: {mistake.says}{where}{tail}", mistake_id=mistake.id)
+    # 3. Generic diagnoses, on the first wrong value.
+    first = wrong[0]
+    mid, sentence = generic_diagnosis(first, got.get(first), expected[first], case,
+                                      exercise.time_axis.get(first.split("[")[0]),
+                                      exercise.rtol, exercise.atol)
+    others = [n for n in wrong[1:]]
+    tail = ""
+    if right:
+        tail += f" {_join(right)} {'is' if len(right) == 1 else 'are'} right."
+    if others:
+        tail += f" Also wrong: {_join(others)}."
+    return CheckFailed(f"{name} gives a wrong result{where}. {sentence}{tail}", mistake_id=mid)
+
+
+def _right_and_wrong(wrong, right):
+    if not right or not wrong:
+        return ""
+    return f" (Wrong: {_join(wrong)}; right: {_join(right)}.)"
+
+
+def _join(names):
+    return ", ".join(names)
+
+
+def _match_mistake(exercise, student, prepare, cases, i, got, expected, name, allow):
+    """The catalogued mistake whose results the student's match, confirmed on a second case."""
+    names = _compared_names(exercise, expected)
+    case = cases[i]
+    for mistake in exercise.mistakes:
+        variant = _variant_values(exercise, prepare, mistake, case)
+        if variant is None or _values_close(variant, expected, names, exercise.rtol, exercise.atol):
+            continue  # this case cannot tell the mistake from the right answer
+        if not _values_close(got, variant, names, 1e-5, 1e-8):
+            continue
+        if _confirmed(exercise, student, prepare, mistake, cases, i, names, name, allow):
+            return mistake
+    return None
+
+
+def _first_line(err):
+    """``"ValueError: matmul: ..."`` from a crash's message, at most about 100 characters."""
+    text = str(err).split(" (called with")[0].split(" raised ", 1)[-1]
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _explain_crash(exercise, student, prepare, cases, i, name, allow):
+    """A catalogued mistake that crashes where the student's function crashed, and matches it
+    on a case where it runs (a missing transpose runs only on square matrices, for example)."""
+    for mistake in exercise.mistakes:
+        try:
+            prepare(mistake.variant)(*_copy(cases[i].args), **_copy(cases[i].kwargs))
+            continue  # the mistake does not crash here: it does not explain the crash
+        except Exception:  # noqa: BLE001
+            pass
+        for case in cases:
+            variant = _variant_values(exercise, prepare, mistake, case)
+            if variant is None:
+                continue
+            expected = _named(exercise, prepare(exercise.reference)(*_copy(case.args), **_copy(case.kwargs)),
+                              "the reference")
+            names = _compared_names(exercise, expected)
+            if _values_close(variant, expected, names, exercise.rtol, exercise.atol):
+                continue
+            try:
+                got = _named(exercise, call_student(student, *_copy(case.args), name=name, allow=allow,
+                                                    **_copy(case.kwargs)), "your function")
+            except (CheckFailed, NotImplementedError):
+                break
+            if _values_close(got, variant, names, 1e-5, 1e-8):
+                return mistake
+            break
+    return None
+
+
+def _variant_values(exercise, prepare, mistake, case):
+    try:
+        result = prepare(mistake.variant)(*_copy(case.args), **_copy(case.kwargs))
+        return _named(exercise, result, "a variant")
+    except Exception:  # noqa: BLE001 - a variant that cannot run on this case says nothing
+        return None
+
+
+def _confirmed(exercise, student, prepare, mistake, cases, i, names, name, allow):
+    """Does the student's function match the mistake on another case where it shows too?"""
+    for case in cases[i + 1:] + cases[:i]:
+        variant = _variant_values(exercise, prepare, mistake, case)
+        if variant is None:
+            continue
+        expected = _named(exercise, prepare(exercise.reference)(*_copy(case.args), **_copy(case.kwargs)),
+                          "the reference")
+        if _values_close(variant, expected, names, exercise.rtol, exercise.atol):
+            continue
+        try:
+            got = _named(exercise, call_student(student, *_copy(case.args), name=name, allow=allow,
+                                                **_copy(case.kwargs)), "your function")
+        except (CheckFailed, NotImplementedError):
+            return False
+        return _values_close(got, variant, names, 1e-5, 1e-8)
+    return True  # no other case shows the mistake: the first match stands
+
+
+def _check_cache(exercise, got, expected, case, name):
+    """A prescribed cache must hold what the exercise says (the backward will read it)."""
+    if not exercise.cache_fields or "cache" not in got:
+        return
+    cache, want = got["cache"], expected["cache"]
+    fields = exercise.cache_fields
+    if not isinstance(cache, (tuple, list)) or len(cache) != len(fields):
+        raise CheckFailed(
+            f"{name}'s cache should be the tuple ({', '.join(fields)}), but it is "
+            f"{fmt_shape(cache)} ({case.label}).", mistake_id="generic/cache")
+    for field, mine, right in zip(fields, cache, want):
+        if not close(_as_number_or_array(mine), _as_number_or_array(right), exercise.rtol, exercise.atol):
+            hint = ""
+            if isinstance(mine, _ndarray) and isinstance(right, _ndarray) and mine.shape == right.shape \
+                    and right.ndim >= 3 and close(mine, np.broadcast_to(right[-1], right.shape)):
+                hint = (" Every entry holds the last step's value: the same array was stored at "
+                        "every step and then overwritten. Store a new array (or a copy) each step.")
+            raise CheckFailed(
+                f"{name} returns the right output, but its cache holds wrong values in {field} "
+                f"({case.label}); the backward pass would read them.{hint}",
+                mistake_id="generic/cache")
+
+
+def _check_aliasing(exercise, student, cases, name, allow):
+    """Results must not change when the function is called again (a reused buffer)."""
+    if len(cases) < 2:
+        return
+    first = cases[0]
+    result = call_student(student, *_copy(first.args), name=name, allow=allow, **_copy(first.kwargs))
+    kept = _copy(result)
+    for case in cases[1:]:
+        call_student(student, *_copy(case.args), name=name, allow=allow, **_copy(case.kwargs))
+        if not _same(_as_plain(result), _as_plain(kept)):
+            raise CheckFailed(
+                f"{name} returns an array that a later call changes: it reuses one buffer "
+                "from call to call (a global or default-argument array). Return a new array "
+                "each call.", mistake_id="generic/reused-buffer")
+
+
+def _as_plain(value):
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Backward passes: checked with the forward that made their cache
+
+
+def with_forward(forward, backward):
+    """``f(*forward_args, dout) = backward(dout, forward(*forward_args)[1])``."""
+
+    def composite(*args):
+        _, cache = forward(*args[:-1])
+        return backward(args[-1], cache)
+
+    return composite
+
+
+def run_backward_check(exercise, student_forward, student_backward, hidden=False, *,
+                       forward_name=None, depends=None, quiet=False):
+    """Check a student's backward on the cache of the student's own forward.
+
+    The forward's cache is checked first when the exercise prescribes its layout
+    (``exercise.cache_fields``): wrong values there are the forward's fault, and the student
+    is told to fix the forward first instead of being told the backward is wrong.
+
+    Parameters
+    ----------
+    exercise : Exercise
+        With ``forward`` (the reference forward) set; its cases are the forward's arguments
+        followed by the upstream gradient.
+    student_forward, student_backward : callable
+    hidden : bool
+    forward_name : str, optional
+        The forward's name in messages (default: the reference forward's name).
+    depends : dict, optional
+        As in :func:`run_check`.
+    quiet : bool
+    """
+    forward_name = forward_name or exercise.forward.__name__
+
+    def student(*args):
+        fwd_args, dout = args[:-1], args[-1]
+        out = call_student(student_forward, *fwd_args, name=forward_name)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise CheckFailed(f"Fix {forward_name} first: it should return a pair (output, "
+                              f"cache), but it returned {fmt_shape(out)}.",
+                              mistake_id="generic/dependency")
+        cache = out[1]
+        if exercise.cache_fields:
+            _require_cache(cache, exercise.forward(*_copy(fwd_args))[1], exercise.cache_fields,
+                           forward_name, exercise.name)
+        return call_student(student_backward, dout, cache, name=exercise.name, copy_args=False)
+
+    run_check(exercise, student, hidden, prepare=lambda bwd: with_forward(exercise.forward, bwd),
+              depends=depends, quiet=quiet)
+
+
+def _require_cache(cache, ref_cache, fields, forward_name, name):
+    if not isinstance(cache, (tuple, list)) or len(cache) != len(fields):
+        raise CheckFailed(
+            f"Fix {forward_name} first: {name} reads its cache, which should be the tuple "
+            f"({', '.join(fields)}), but it is {fmt_shape(cache)}.", mistake_id="generic/dependency")
+    for field, mine, right in zip(fields, cache, ref_cache):
+        if not close(_as_number_or_array(mine), _as_number_or_array(right)):
+            raise CheckFailed(
+                f"Fix {forward_name} first: {name} reads its cache, and the cache's {field} holds "
+                "wrong values (a wrong field order, or an array that was overwritten after it "
+                f"was stored). The cache must be ({', '.join(fields)}).",
+                mistake_id="generic/dependency")
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue, checked against itself
+
+
+def check_as_student(exercise, fn, hidden=False):
+    """Run the exercise's check on ``fn`` as if a student had written it (quietly)."""
+    if exercise.check_student is not None:
+        return exercise.check_student(fn, hidden)
+    if exercise.forward is not None:
+        forward = exercise.forward
+
+        def given_forward(*args):  # rnnlib code calling the reference: the guard lets it run
+            return forward(*args)
+
+        return run_backward_check(exercise, given_forward, fn, hidden, quiet=True)
+    return run_check(exercise, fn, hidden, quiet=True)
+
+
+def catalogue_outcomes(exercises=None):
+    """For every catalogued mistake: is it rejected, and named as itself?
+
+    Returns
+    -------
+    list of dict
+        ``{"function", "mistake", "outcome", "message"}`` with ``outcome`` one of ``"named"``
+        (rejected with its own id), ``"misnamed"`` (rejected, another diagnosis), ``"passed"``
+        (not rejected: the cases cannot tell it from the reference).
+    """
+    rows = []
+    for exercise in (exercises or EXERCISES.values()):
+        for mistake in exercise.mistakes:
+            try:
+                check_as_student(exercise, mistake.variant)
+            except CheckFailed as err:
+                outcome = "named" if err.mistake_id == mistake.id else "misnamed"
+                rows.append({"function": exercise.name, "mistake": mistake.id, "outcome": outcome,
+                             "message": str(err), "got": err.mistake_id})
+                continue
+            rows.append({"function": exercise.name, "mistake": mistake.id, "outcome": "passed",
+                         "message": "", "got": ""})
+    return rows

@@ -1,0 +1,70 @@
+"""The mistake catalogues, tested from themselves: every catalogued mistake is rejected by its
+function's checker and named as itself, in the visible and in the hidden checks; every entry
+is a real mistake, has a stable id, and points at a book section that exists."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import rnnlib.checks  # noqa: F401 - registers every exercise
+from rnnlib.checks import CheckFailed
+from rnnlib.checks._engine import EXERCISES, check_as_student
+from tests.conftest import ROOT
+
+ENTRIES = [(ex, m) for ex in EXERCISES.values() for m in ex.mistakes]
+IDS = [m.id for _, m in ENTRIES]
+
+
+def test_the_catalogue_has_at_least_sixty_mistakes_with_unique_ids():
+    assert len(IDS) == len(set(IDS))
+    assert len(IDS) >= 60, f"{len(IDS)} catalogued mistakes"
+
+
+@pytest.mark.parametrize("exercise, mistake", ENTRIES, ids=IDS)
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+def test_each_catalogued_mistake_is_rejected_and_named(exercise, mistake, hidden):
+    with pytest.raises(CheckFailed) as err:
+        check_as_student(exercise, mistake.variant, hidden)
+    assert err.value.mistake_id == mistake.id, str(err.value)
+    assert mistake.says.split(":")[0][:30] in str(err.value)
+
+
+@pytest.mark.parametrize("exercise, mistake", ENTRIES, ids=IDS)
+def test_each_mistake_id_names_its_function_and_a_book_section_that_exists(exercise, mistake):
+    assert mistake.id.startswith(exercise.name + "/")
+    assert re.fullmatch(r"[a-z0-9_]+/[a-z0-9-]+", mistake.id), mistake.id
+    labels = set(re.findall(r"^\(([\w-]+)\)=$", "\n".join(
+        p.read_text() for p in (ROOT / "book").glob("*.md")), flags=re.M))
+    assert mistake.section in labels, f"{mistake.id}: no label ({mistake.section})= in book/"
+
+
+def test_the_report_command_prints_every_function_and_succeeds(capsys):
+    from rnnlib.checks.__main__ import main
+
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for name in EXERCISES:
+        assert name in out
+    assert re.search(r"total\s+(\d+)\s+\1\s+0\s+0", out), out[-300:]
+
+
+def test_a_mutation_that_no_longer_matches_the_reference_fails_loudly():
+    from rnnlib.checks._engine import mutate
+    from rnnlib.rnn import rnn_step_forward
+
+    with pytest.raises(ValueError, match="occurs 0 times"):
+        mutate(rnn_step_forward, ("this text is not in the source", "x"))
+
+
+def test_a_variant_runs_as_rnnlib_code_and_keeps_line_numbers():
+    from rnnlib.checks._engine import mutate
+    from rnnlib.rnn import rnn_step_forward
+
+    variant = mutate(rnn_step_forward, ("np.tanh(", "np.arctan("))
+    assert variant.__code__.co_filename == rnn_step_forward.__code__.co_filename
+    assert variant.__code__.co_firstlineno == rnn_step_forward.__code__.co_firstlineno
+    x = np.ones((1, 2))
+    h, _ = variant(x, np.zeros((1, 2)), np.eye(2), np.eye(2), np.zeros(2))
+    np.testing.assert_allclose(h, np.arctan(1.0))
