@@ -13,9 +13,9 @@ Every submodule of this package that defines ``check_*`` functions is collected 
 import importlib as _importlib
 import pkgutil as _pkgutil
 
-from rnnlib.checks._core import GRADING_SEED_ENV, CheckFailed
+from rnnlib.checks._core import GRADING_ENV, GRADING_SEED_ENV, CheckFailed, grading
 
-__all__ = ["CheckFailed", "GRADING_SEED_ENV"]
+__all__ = ["CheckFailed", "GRADING_SEED_ENV", "GRADING_ENV", "grading"]
 
 for _info in sorted(_pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if _info.name.startswith("_"):

@@ -33,12 +33,17 @@ _array_equal = np.array_equal
 _ndarray = np.ndarray
 
 GRADING_SEED_ENV = "RNNLIB_GRADING_SEED"
+#: Set (to "1") by the instructor's grader in the process that runs a student's notebook, so
+#: that demonstration cells (a model trained to show its samples) can run smaller when graded.
+GRADING_ENV = "RNNLIB_GRADING"
 VISIBLE_SEEDS = (0, 1, 2)
 HIDDEN_SEEDS = (1009, 2027, 3041)
 
 __all__ = [
     "CheckFailed",
     "GRADING_SEED_ENV",
+    "GRADING_ENV",
+    "grading",
     "call_student",
     "case_seeds",
     "close",
@@ -65,6 +70,14 @@ class CheckFailed(AssertionError):
     def __init__(self, message, mistake_id="generic/value"):
         super().__init__(message)
         self.mistake_id = mistake_id
+
+
+def grading():
+    """``True`` in a notebook run by the instructor's grader (demonstrations may run smaller).
+
+    It changes nothing a checker compares: scores never depend on it.
+    """
+    return os.environ.get(GRADING_ENV, "") not in ("", "0")
 
 
 def case_seeds(hidden=False):
