@@ -199,7 +199,8 @@ def unpack_pair(result, name, first, second):
         extra = f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
         raise CheckFailed(
             f"{name} should return a pair ({first}, {second}), but it returned "
-            f"{type(result).__name__}{extra}."
+            f"{type(result).__name__}{extra}.",
+            mistake_id="generic/returns",
         )
     return result
 
@@ -220,30 +221,35 @@ def require_array(value, expected_shape, what, dtype_kind=None):
     if not isinstance(value, _ndarray):
         raise CheckFailed(
             f"{what} should be a numpy array of shape {tuple(expected_shape)}, "
-            f"but it is {fmt_shape(value)}."
+            f"but it is {fmt_shape(value)}.",
+            mistake_id="generic/type",
         )
     if tuple(value.shape) != tuple(expected_shape):
         hint = ""
         if tuple(value.shape) == tuple(expected_shape)[::-1] and len(expected_shape) == 2:
             hint = " It looks transposed."
         raise CheckFailed(
-            f"{what} has shape {tuple(value.shape)}, expected {tuple(expected_shape)}.{hint}"
+            f"{what} has shape {tuple(value.shape)}, expected {tuple(expected_shape)}.{hint}",
+            mistake_id="generic/shape",
         )
     if dtype_kind is not None:
         kinds = {"i": "an integer", "f": "a floating-point", "b": "a boolean"}
         ok = value.dtype.kind in ("iu" if dtype_kind == "i" else dtype_kind)
         if not ok:
             raise CheckFailed(
-                f"{what} should have {kinds[dtype_kind]} dtype, but its dtype is {value.dtype}."
+                f"{what} should have {kinds[dtype_kind]} dtype, but its dtype is {value.dtype}.",
+                mistake_id="generic/type",
             )
 
 
 def first_mismatch(a, b, rtol=1e-7, atol=1e-9):
-    """Index of the entry where ``a`` and ``b`` differ most, as a tuple."""
-    diff = _abs(_asarray(a, dtype=float) - _asarray(b, dtype=float)) - rtol * _abs(
-        _asarray(b, dtype=float)
-    )
-    return tuple(int(i) for i in _unravel(_argmax(diff), diff.shape))
+    """Index (a tuple) of the first entry, in row-major order, where ``a`` and ``b`` differ
+    by more than the tolerances; ``None`` when they agree everywhere."""
+    b = _asarray(b, dtype=float)
+    bad = _abs(_asarray(a, dtype=float) - b) > atol + rtol * _abs(b)
+    if not bad.any():
+        return None
+    return tuple(int(i) for i in _unravel(_argmax(bad), bad.shape))
 
 
 def require_close(value, expected, what, rtol=1e-7, atol=1e-9, context=""):
@@ -252,10 +258,11 @@ def require_close(value, expected, what, rtol=1e-7, atol=1e-9, context=""):
     if close(value, expected, rtol, atol):
         return
     if not _all(_isfinite(value)):
-        raise CheckFailed(f"{what} contains NaN or inf values.{context}")
+        raise CheckFailed(f"{what} contains NaN or inf values.{context}", mistake_id="generic/nan")
     idx = first_mismatch(value, expected, rtol, atol)
     raise CheckFailed(
-        f"{what} has the right shape but wrong values: at index {idx} you have "
+        f"{what} has the right shape but wrong values: the first wrong entry is at index {idx}: "
+        f"you have "
         f"{float(value[idx]):.6g}, the correct value is {float(expected[idx]):.6g} "
         f"(largest difference {max_abs_diff(value, expected):.3g}).{context}"
     )
