@@ -225,3 +225,36 @@ def test_gradient_check_tools_are_blocked_references_but_the_battery_still_runs(
         numerical_gradient(lambda x: float(np.sum(x)), args[0])
     errors = check_backward(step_ref, step_back_ref, args, rng=1)
     assert max(errors.values()) < 1e-7
+
+
+# --- side effects ---------------------------------------------------------------------------
+
+def test_forward_that_overwrites_h0_is_told_which_argument_it_changed():
+    def f(x, h0, Wxh, Whh, bh):
+        hs = []
+        for x_t in x:
+            h0[...] = np.tanh(x_t @ Wxh.T + h0 @ Whh.T + bh)  # writes into the caller's h0
+            hs.append(h0.copy())
+        return np.stack(hs), None
+    msg = _fails(check_rnn_forward, f, words=["changed its argument h0", "copy"])
+    assert "h0" in msg
+
+
+def test_forward_returning_a_buffer_it_reuses_between_calls_is_named():
+    buffers = {}
+
+    def f(x, h0, Wxh, Whh, bh):
+        hs = buffers.setdefault(x.shape[:2] + Whh.shape[:1], np.empty(x.shape[:2] + Whh.shape[:1]))
+        h = h0
+        for t, x_t in enumerate(x):
+            h = hs[t] = np.tanh(x_t @ Wxh.T + h @ Whh.T + bh)
+        return hs, (x, h0, hs, Wxh, Whh)
+    _fails(check_rnn_forward, f, words=["reuses one buffer"])
+
+
+def test_backward_that_edits_dhs_in_place_is_told_so():
+    def bad(dhs, cache):
+        grads = backward_ref(dhs.copy(), cache)  # right answer...
+        dhs[:] = 0.0  # ...but the caller's upstream gradient is wiped
+        return grads
+    _fails(check_rnn_backward, forward_ref, bad, words=["changed its argument dhs"])
