@@ -3,7 +3,8 @@ mistake with the sentence that explains it.
 
 A question set is one :class:`~rnnlib.checks._engine.Exercise`. The student fills in a dict
 of answers in a solution cell (``answers = {"dWhh_shape": (4, 4), ...}``) and its test cell
-calls the set's checker (``check_ch04_questions(answers)``). Every known wrong answer of every
+calls the set's checker (``check_ch04_questions(answers)``). A dict whose every answer is
+still ``...`` (the placeholder) raises ``NotImplementedError``, as an unwritten function does. Every known wrong answer of every
 question becomes a :class:`~rnnlib.checks._engine.Mistake` whose variant is the right answers
 with that one replaced, so the catalogue tests and the instructors' misconception report see
 questions and functions alike. The checker goes question by question and stops at the first
@@ -128,6 +129,10 @@ def question_set(name, questions, section=""):
         if not isinstance(answers, dict):
             raise CheckFailed(f"answers should be a dict of your answers, but it is a "
                               f"{type(answers).__name__}.", mistake_id="generic/type")
+        if all(answers.get(q.key, ...) is ... for q in questions):
+            # Nothing answered yet: an untouched exercise, like a function that still raises.
+            raise NotImplementedError(f"answers has no answers yet: replace each ... in it "
+                                      f"with your answer ({name}).")
         for q in questions:
             if q.key not in answers or answers[q.key] is ...:
                 raise CheckFailed(f"answers has no answer for {q.key!r} ({q.asks}).",
