@@ -104,7 +104,7 @@ def test_a_backward_with_one_gradient_for_both_sides_is_named():
         da_n = dh_t * (1 - z) * (1 - n ** 2)
         da = np.concatenate([da_n * hn * r * (1 - r), dh_t * (h_prev - n) * z * (1 - z), da_n], axis=1)
         return da @ Wx, da @ Wh + dh_t * z, da.T @ x_t, da.T @ h_prev, da.sum(0), da.sum(0)
-    _fails(check_gru_step_backward, step_split_blocks, back, words=["same gradient", "dn_pre * r"],
+    _fails(check_gru_step_backward, step_split_blocks, back, words=["same gradient", "times r"],
            mistake="gru_step_backward/hidden-n-misses-r")
 
 

@@ -227,16 +227,19 @@ STEP_BACKWARD = Exercise(
                 _edit((_DN, "dn_pre = dh * (1.0 - z) * (1.0 - n)")), _BACK),
         Mistake("gru_step_backward/dr-uses-h-prev",
                 "The reset gate's gradient uses h_prev: r multiplies hn = h_prev @ W_hn.T + b_hn "
-                "(the term in the cache), so dr = dn_pre * hn.",
+                "(the term in the cache), so its gradient is a_n's gradient times hn, where a_n is "
+                "the candidate's pre-activation.",
                 _edit((_DR, "da[:, :H] = dn_pre * h_prev * r * (1.0 - r)")), _PYTORCH),
         Mistake("gru_step_backward/hidden-n-misses-r",
                 "The candidate's hidden block gets the same gradient as its input block: the "
                 "reset gate multiplies the hidden term only, so the gradient on "
-                "h_prev @ W_hn.T + b_hn is dn_pre * r (this changes dWh, dbh and dh_prev).",
+                "h_prev @ W_hn.T + b_hn is the gradient on the candidate's pre-activation times r "
+                "(this changes dWh, dbh and dh_prev).",
                 _edit((_DGN, "dg[:, 2 * H:] = dn_pre")), _BACK),
         Mistake("gru_step_backward/input-n-has-r",
                 "The candidate's input block is multiplied by r: the reset gate multiplies the "
-                "hidden term only, so the gradient on x_t @ W_in.T + b_in is dn_pre itself "
+                "hidden term only, so the gradient on x_t @ W_in.T + b_in is the gradient on the "
+                "candidate's pre-activation itself "
                 "(this changes dWx, dbx and dx_t).",
                 _edit((_DAN, "da[:, 2 * H:] = dn_pre * r\n")), _BACK),
         Mistake("gru_step_backward/no-direct-path",
@@ -254,7 +257,7 @@ STEP_BACKWARD = Exercise(
                       (_DZ, "da[:, H:2 * H] = dh * (h_prev - n) * (1.0 - z**2)")), _BACK),
         Mistake("gru_step_backward/dh-prev-uses-input-gradient",
                 "dh_prev is computed from the input side's gradient: the products with Wh use "
-                "the hidden terms' gradient, whose candidate block is dn_pre * r, so "
+                "the hidden terms' gradient, whose candidate block is multiplied by r, so "
                 "dh_prev = dg @ Wh + dh_t * z.",
                 mutate(_step_backward, ("dh_prev = dg @ Wh + dh_direct", "dh_prev = da @ Wh + dh_direct")),
                 _BACK),
