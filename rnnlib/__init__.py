@@ -10,7 +10,8 @@ Modules, each named after what it holds (all importable as attributes, ``rnnlib.
 
 * ``data`` — text, series and synthetic tasks, vocabularies, batching;
 * ``rnn`` — the vanilla recurrence and its BPTT (the only place they are written);
-  ``lstm`` — the LSTM's; ``cells`` — both behind one interface;
+  ``lstm`` — the LSTM's; ``gru`` — the GRU's; ``cells`` — all three behind one interface;
+  ``stacked``, ``bidirectional`` — deep and two-way networks built from any cell;
 * ``layers``, ``losses``, ``heads`` — the output layer, the losses, and the two heads
   (softmax over a vocabulary, mean squared error);
 * ``models`` — a model is inputs, a cell and a head; ``charlm`` (character language model),
@@ -38,6 +39,7 @@ from rnnlib.gradcheck import check_backward, numerical_gradient, numerical_gradi
 # Every module, importable as an attribute (``rnnlib.data.load_text``). All numpy-only;
 # plotting imports matplotlib inside its functions.
 from rnnlib import (  # noqa: E402
+    bidirectional,
     cells,
     charlm,
     checks,
@@ -45,6 +47,7 @@ from rnnlib import (  # noqa: E402
     dynamics,
     forecast,
     gradcheck,
+    gru,
     heads,
     layers,
     losses,
@@ -57,6 +60,7 @@ from rnnlib import (  # noqa: E402
     probes,
     regressor,
     rnn,
+    stacked,
     training,
 )
 

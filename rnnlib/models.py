@@ -32,7 +32,8 @@ class SequenceModel:
     Parameters
     ----------
     cell : cell object or str
-        ``"rnn"``, ``"lstm"`` or a cell from :mod:`rnnlib.cells`.
+        ``"rnn"``, ``"gru"``, ``"lstm"``, a cell from :mod:`rnnlib.cells`, or a wrapped one
+        (:class:`rnnlib.stacked.Stacked`, :class:`rnnlib.bidirectional.Bidirectional`).
     head : head object
         From :mod:`rnnlib.heads`.
     inputs : {"dense", "ids"}
@@ -61,7 +62,9 @@ class SequenceModel:
         dict
         """
         rng = np.random.default_rng(rng)
-        return {**self.cell.init_params(D, H, rng), **self.head.init_params(H, O, rng)}
+        cell = self.cell.init_params(D, H, rng)
+        # The head reads the cell's outputs: H wide, 2H for a bidirectional cell.
+        return {**cell, **self.head.init_params(self.cell.output_size(H), O, rng)}
 
     def hidden_size(self, params):
         """``H``, read from the shape of the input weight ``(G*H, D)``."""

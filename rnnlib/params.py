@@ -14,6 +14,7 @@ __all__ = [
     "PARAM_NAMES",
     "init_rnn_params",
     "rnn_cell_params",
+    "gru_cell_params",
     "lstm_cell_params",
     "linear_params",
     "orthogonal",
@@ -73,6 +74,28 @@ def rnn_cell_params(D, H, rng=None, whh_init="gaussian", scale=None):
     else:
         raise ValueError(f"whh_init must be 'gaussian' or 'orthogonal', got {whh_init!r}")
     return {"Wxh": Wxh, "Whh": Whh, "bh": np.zeros(H)}
+
+
+def gru_cell_params(D, H, rng=None):
+    """The GRU cell's parameters ``Wx (3H, D)``, ``Wh (3H, H)``, ``bx (3H,)``, ``bh (3H,)``.
+
+    Parameters
+    ----------
+    D, H : int
+    rng : int | numpy.random.Generator | None
+
+    Returns
+    -------
+    dict
+        ``Wx`` ~ ``N(0, 1/D)`` and ``Wh`` ~ ``N(0, 1/H)``, drawn in that order; both biases
+        zero. The gates are stacked ``(r, z, n)`` as in :mod:`rnnlib.gru`. With zero biases a
+        fresh GRU's update gate sits near ``sigmoid(0) = 0.5``: each step keeps about half of
+        the previous state.
+    """
+    rng = np.random.default_rng(rng)
+    Wx = rng.standard_normal((3 * H, D)) / np.sqrt(D)
+    Wh = rng.standard_normal((3 * H, H)) / np.sqrt(H)
+    return {"Wx": Wx, "Wh": Wh, "bx": np.zeros(3 * H), "bh": np.zeros(3 * H)}
 
 
 def lstm_cell_params(D, H, rng=None, forget_bias=1.0):

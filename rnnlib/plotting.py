@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_loss_curves", "heatmap", "smooth"]
+__all__ = ["plot_loss_curves", "heatmap", "smooth", "cell_diagram"]
 
 
 def smooth(values, beta=0.9):
@@ -96,4 +96,57 @@ def heatmap(hs, ax=None, labels=None, cmap="RdBu_r", colorbar=True):
         ax.set_xticklabels([repr(c)[1:-1] if isinstance(c, str) else c for c in labels])
     if colorbar:
         ax.figure.colorbar(im, ax=ax, label="activation")
+    return ax
+
+
+_NODE_STYLE = {
+    # kind: (face colour, edge colour, box style)
+    "state": ("#dbe9f6", "#2f6497", "round,pad=0.3"),
+    "input": ("#eeeeee", "#555555", "round,pad=0.3"),
+    "gate": ("#fde2c8", "#b35806", "round,pad=0.25"),
+    "act": ("#e0f0d9", "#3a7d2c", "round,pad=0.25"),
+    "op": ("white", "#333333", "circle,pad=0.15"),
+}
+
+
+def cell_diagram(ax, nodes, edges, title=None):
+    """Draw a recurrent cell's data flow: boxes for states, gates and activations, circles for
+    element-wise operations, arrows for what feeds what.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    nodes : dict
+        ``{name: (x, y, text, kind)}`` with ``kind`` one of ``"state"``, ``"input"``,
+        ``"gate"`` (a sigmoid), ``"act"`` (a tanh) or ``"op"`` (an element-wise operation).
+    edges : sequence
+        ``(from, to)`` or ``(from, to, text)``: an arrow, optionally labelled at its middle.
+    title : str, optional
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    for name, (x, y, text, kind) in nodes.items():
+        face, edge, box = _NODE_STYLE[kind]
+        ax.text(x, y, text, ha="center", va="center", fontsize=10, zorder=3,
+                bbox=dict(boxstyle=box, facecolor=face, edgecolor=edge, linewidth=1.2))
+    for e in edges:
+        a, b = e[0], e[1]
+        (xa, ya), (xb, yb) = nodes[a][:2], nodes[b][:2]
+        ax.annotate("", xy=(xb, yb), xytext=(xa, ya), zorder=2,
+                    arrowprops=dict(arrowstyle="-|>", color="#444444", lw=1.1,
+                                    shrinkA=14, shrinkB=14))
+        if len(e) > 2:
+            ax.text((xa + xb) / 2, (ya + yb) / 2, e[2], fontsize=8, color="#444444",
+                    ha="center", va="center", zorder=4,
+                    bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none"))
+    xs = [v[0] for v in nodes.values()]
+    ys = [v[1] for v in nodes.values()]
+    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=11)
     return ax

@@ -3,7 +3,9 @@ mistake with the sentence that explains it.
 
 A question set is one :class:`~rnnlib.checks._engine.Exercise`. The student fills in a dict
 of answers in a solution cell (``answers = {"dWhh_shape": (4, 4), ...}``) and its test cell
-calls the set's checker (``check_ch04_questions(answers)``). Every known wrong answer of every
+calls the set's checker (``check_ch04_questions(answers)``). A dict whose every answer is
+still the placeholder ``None`` (or ``...``) raises ``NotImplementedError``, as an unwritten
+function does. Every known wrong answer of every
 question becomes a :class:`~rnnlib.checks._engine.Mistake` whose variant is the right answers
 with that one replaced, so the catalogue tests and the instructors' misconception report see
 questions and functions alike. The checker goes question by question and stops at the first
@@ -92,6 +94,11 @@ def _same(answer, expected, question):
     return type(a) is type(e) and a == e
 
 
+def _unanswered(value):
+    # The skeleton's placeholder: None (it crosses to the instructor's judge by value), or ...
+    return value is None or value is ...
+
+
 def question_set(name, questions, section=""):
     """An Exercise for a set of questions, and its checker ``check(answers, hidden=False)``.
 
@@ -128,8 +135,12 @@ def question_set(name, questions, section=""):
         if not isinstance(answers, dict):
             raise CheckFailed(f"answers should be a dict of your answers, but it is a "
                               f"{type(answers).__name__}.", mistake_id="generic/type")
+        if all(_unanswered(answers.get(q.key)) for q in questions):
+            # Nothing answered yet: an untouched exercise, like a function that still raises.
+            raise NotImplementedError(f"answers has no answers yet: replace each None in it "
+                                      f"with your answer ({name}).")
         for q in questions:
-            if q.key not in answers or answers[q.key] is ...:
+            if q.key not in answers or _unanswered(answers[q.key]):
                 raise CheckFailed(f"answers has no answer for {q.key!r} ({q.asks}).",
                                   mistake_id="generic/missing-answer")
             given = answers[q.key]
