@@ -79,6 +79,8 @@ def _normal(value, question):
         return float(value)
     if isinstance(value, np.ndarray):
         value = value.tolist()
+    if isinstance(value, (range, set, frozenset)):
+        value = sorted(value)
     if isinstance(value, (tuple, list)):
         items = [int(v) if isinstance(v, (int, np.integer)) else v for v in value]
         return frozenset(items) if question.as_set else tuple(items)
@@ -128,6 +130,9 @@ def question_set(name, questions, section=""):
         if not isinstance(answers, dict):
             raise CheckFailed(f"answers should be a dict of your answers, but it is a "
                               f"{type(answers).__name__}.", mistake_id="generic/type")
+        if all(answers.get(q.key, ...) is ... for q in questions):
+            # The template untouched: the error a student expects from an exercise not done yet.
+            raise NotImplementedError("answer the questions: replace each ... in answers")
         for q in questions:
             if q.key not in answers or answers[q.key] is ...:
                 raise CheckFailed(f"answers has no answer for {q.key!r} ({q.asks}).",
