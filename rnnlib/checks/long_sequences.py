@@ -514,7 +514,7 @@ def _same_run(a, b):
             and _same_calls(a.calls, b.calls) and _same_result(a.result, b.result))
 
 
-def _check_train_tbptt(train_tbptt, hidden=False):
+def _check_train_tbptt(train_tbptt, hidden=False, depends=None):
     cases = _tbptt_cases(hidden)
     for i, case in enumerate(cases):
         want = _run(_train_tbptt, case)
@@ -528,6 +528,16 @@ def _check_train_tbptt(train_tbptt, hidden=False):
             raise got.error
         if got.error is not None and got.error.mistake_id == "generic/calls-reference":
             raise got.error
+        for dep_name, dep_check in (depends or {}).items():  # what it builds on, first
+            try:
+                dep_check()
+            except NotImplementedError:
+                raise CheckFailed(f"train_tbptt gives wrong results{where}, and it builds on {dep_name}, "
+                                  f"which is not written yet: write {dep_name} first.",
+                                  mistake_id="generic/dependency") from None
+            except CheckFailed as err:
+                raise CheckFailed(f"train_tbptt gives wrong results{where}. Fix {dep_name} first, which "
+                                  f"train_tbptt builds on: {err}", mistake_id=err.mistake_id) from None
         mistake = _match(train_tbptt, cases, i, got)
         if mistake is not None:
             raise CheckFailed(f"train_tbptt: {mistake.says}{where}", mistake_id=mistake.id)
@@ -643,7 +653,7 @@ TRAIN_TBPTT = Exercise(
 )
 
 
-def check_train_tbptt(train_tbptt, hidden=False):
+def check_train_tbptt(train_tbptt, hidden=False, clip_by_global_norm=None):
     """Check ``train_tbptt(params, loss_fn, ids, T, B, lr, epochs=1, clip=None) -> (params, losses)``.
 
     The student's loop is run on a tiny character problem with a recording ``loss_fn`` and
@@ -651,8 +661,21 @@ def check_train_tbptt(train_tbptt, hidden=False):
     read, whether the targets are the next ids, whether the hidden state is carried from chunk
     to chunk (and reset to zero at the start of each epoch), and whether the SGD update (with
     optional clipping) is right.
+
+    Parameters
+    ----------
+    train_tbptt : callable
+        The student's function.
+    hidden : bool
+        Hidden tests: other seeds, two epochs with clipping, and ``T = B = 1``.
+    clip_by_global_norm : callable, optional
+        The student's clipping, if ``train_tbptt`` calls it: checked first when ``train_tbptt``
+        is wrong ("fix clip_by_global_norm first").
     """
-    _check_train_tbptt(train_tbptt, hidden)
+    depends = {}
+    if clip_by_global_norm is not None:
+        depends["clip_by_global_norm"] = lambda: _check_clip(clip_by_global_norm, hidden)
+    _check_train_tbptt(train_tbptt, hidden, depends)
     print("train_tbptt: all checks passed.")
 
 
