@@ -589,8 +589,12 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
     first = wrong[0]
     if first not in got and "[" in first:  # an entry of a returned dict
         outer, key = first.split("[", 1)
-        mid, sentence = "generic/missing", (f"{outer} has no entry [{key}: it needs one for every "
-                                            f"key ({_join(k.split('[', 1)[1][:-1] for k in names if k.startswith(outer + '['))}).")
+        keys = _join(k.split('[', 1)[1][:-1] for k in names if k.startswith(outer + '['))
+        if outer in got:  # not a dict at all
+            mid, sentence = "generic/type", (f"{outer} should be a dict with the keys ({keys}), but it "
+                                             f"is {_describe_value(got[outer])}.")
+        else:
+            mid, sentence = "generic/missing", f"{outer} has no entry [{key}: it needs one for every key ({keys})."
     else:
         mid, sentence = generic_diagnosis(first, got.get(first), expected[first], case,
                                           exercise.time_axis.get(first.split("[")[0]),

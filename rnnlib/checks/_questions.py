@@ -94,6 +94,19 @@ def _same(answer, expected, question):
     return type(a) is type(e) and a == e
 
 
+def _kind(value):
+    """What kind of answer ``value`` is, for a message: "a number", "a tuple or list of integers"..."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (bool, np.bool_)):
+        return "True or False"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "a number"
+    if isinstance(value, (tuple, list, np.ndarray, range, set, frozenset)):
+        return "a tuple or list of integers"
+    return type(value).__name__
+
+
 def question_set(name, questions, section=""):
     """An Exercise for a set of questions, and its checker ``check(answers, hidden=False)``.
 
@@ -140,6 +153,10 @@ def question_set(name, questions, section=""):
             given = answers[q.key]
             if _same(given, q.right, q):
                 continue
+            kind = _kind(q.right)
+            if kind != _kind(given) and not (kind == "a number" and isinstance(given, np.ndarray) and given.ndim == 0):
+                raise CheckFailed(f"{q.asks}: your answer {given!r} should be {kind}.",
+                                  mistake_id="generic/type")
             for w in q.wrong:
                 if _same(given, w.answer, q):
                     raise CheckFailed(f"{q.asks}: your answer {given!r} is not right. {w.says}",

@@ -89,6 +89,11 @@ _NOT_RESTORED = Mistake(
     "caller's array is left changed.",
     mutate(_num_grad, ("x[i] = old\n        grad[i]", "grad[i]")), "ch04-gradient-check")
 
+def _all_entries_at_once(f, x, h=1e-5):
+    """The reference on one number s, moving every entry of x by s: the same number everywhere."""
+    return np.full(x.shape, _num_grad(lambda s: f(x + s[0]), np.zeros(1), h)[0])
+
+
 NUMERICAL_GRADIENT = Exercise(
     name="numerical_gradient",
     reference=_num_grad,
@@ -115,6 +120,16 @@ NUMERICAL_GRADIENT = Exercise(
                 "It has the wrong sign: the central difference is (f(x + h) - f(x - h)) / (2h), "
                 "the value above minus the value below.",
                 mutate(_num_grad, (_STORE, "grad[i] = (f_minus - f_plus) / (2 * h)")), "ch04-gradient-check"),
+        Mistake("numerical_gradient/half-step",
+                "It matches (f(x + h) - f(x)) / (2h): the two evaluations are only h apart, so this "
+                "is half a one-sided difference. Evaluate f at x - h for the second one: "
+                "(f(x + h) - f(x - h)) / (2h).",
+                mutate(_num_grad, ("x[i] = old - h", "x[i] = old")), "ch04-gradient-check"),
+        Mistake("numerical_gradient/all-entries-at-once",
+                "Every entry holds the same number: you moved all of x at once (x + h), which gives "
+                "the derivative along all entries together. Perturb one entry x[i] at a time, "
+                "for every index i (np.ndindex(x.shape) lists them).",
+                _all_entries_at_once, "ch04-gradient-check"),
         _NOT_RESTORED,
     ],
 )
@@ -384,7 +399,7 @@ def _gradient_check_sentence(rnn_loss, hidden):
         if not wrong:
             continue
         name = wrong[0]
-        if grads[name].shape != want_grads[name].shape:
+        if not isinstance(grads.get(name), np.ndarray) or grads[name].shape != want_grads[name].shape:
             return ""
         p = {k: v.copy() for k, v in params.items()}
 
@@ -463,8 +478,8 @@ CH04_QUESTIONS, check_ch04_questions = question_set("ch04_questions", [
         "steps_in_dWhh", [2, 3, 4, 5],
         "With h_0 = 0 and a loss on the last output only (T = 5, steps t = 1..5), the steps t "
         "whose term g_t h_(t-1)^T can be non-zero in dL/dW_hh",
-        "Follow the gradient from L_5 back through h_4, h_3, ... and ask for each step whether "
-        "g_t and h_(t-1) can both be non-zero.",
+        "Follow the gradient from the loss at step 5 back through h_4, h_3, ... and ask for each "
+        "step whether g_t and h_(t-1) can both be non-zero.",
         wrong=(Wrong([5], "only-the-last-step",
                      "The loss sits at step 5, but its gradient flows back through h_4, h_3, ... "
                      "(the path from h_(t+1)), so g_t is non-zero at earlier steps too."),

@@ -66,7 +66,7 @@ def _both(reference, outer_edits, inner, inner_edits):
 
 
 def _jacobian_cases(hidden):
-    shapes = [(1, 3), (4, 4), (2, 6)] if hidden else [(3, 4), (5, 2), (2, 3)]
+    shapes = [(1, 3), (4, 4), (2, 6)] if hidden else [(3, 4), (5, 2), (3, 3)]
     out = []
     for seed in case_seeds(hidden):
         for D, H in shapes:
@@ -79,6 +79,10 @@ def _jacobian_cases(hidden):
 
 _J = "return (1.0 - h_t**2)[..., :, None] * Whh"
 _STEP_Z = "x_t @ Wxh.T + h_prev @ Whh.T + bh"
+
+def _swapped_arguments(x_t, h_prev, Wxh, Whh, bh):
+    return _step_jacobian(h_prev, x_t, Wxh, Whh, bh)
+
 
 STEP_JACOBIAN = Exercise(
     name="step_jacobian",
@@ -117,6 +121,14 @@ STEP_JACOBIAN = Exercise(
                 "It uses Whh.T: with column vectors the step is Whh @ h_prev, whose derivative "
                 "with respect to h_prev is Whh itself, so J = diag(1 - h_t**2) @ Whh.",
                 mutate(_step_jacobian, (_J, "return (1.0 - h_t**2)[..., :, None] * Whh.T")), "ch05-jacobians"),
+        Mistake("step_jacobian/no-whh",
+                "J is diag(1 - h_t**2) alone: the chain rule multiplies tanh's slope by the "
+                "derivative of z = Wxh @ x_t + Whh @ h_prev + bh with respect to h_prev, which is Whh.",
+                mutate(_step_jacobian, (_J, "return np.diag(1.0 - h_t**2)")), "ch05-jacobians"),
+        Mistake("step_jacobian/arguments-swapped",
+                "Your function reads its arguments in another order: they come in the order of "
+                "rnn_step_forward, step_jacobian(x_t, h_prev, Wxh, Whh, bh).",
+                _swapped_arguments, "ch05-jacobians"),
         Mistake("step_jacobian/step-whh-transposed",
                 "Your h_t is computed with h_prev @ Whh (that is Whh.T @ h_prev): for one example "
                 "as a column vector the step is tanh(Wxh @ x_t + Whh @ h_prev + bh).",
@@ -184,6 +196,11 @@ GRADIENT_NORM_VS_LAG = Exercise(
                 _both(_norm_vs_lag, [(_LAST_STEP, "dh_before = dzs[::-1] @ Whh.T")],
                       _rnn.recurrence_backward, [(_SEND_BACK, "np.matmul(dzs[t], Whh.T, out=dh_next)")]),
                 "ch05-norm-vs-lag"),
+        Mistake("gradient_norm_vs_lag/norm-before-whh",
+                "For k >= 1 it records the norm of dh * (1 - h_t**2), the gradient on the "
+                "pre-activation: the gradient on h_(t-1) is that times Whh, "
+                "(dh * (1 - h_t**2)) @ Whh. Record its norm.",
+                mutate(_norm_vs_lag, (_LAST_STEP, "dh_before = dzs[::-1]")), "ch05-norm-vs-lag"),
         Mistake("gradient_norm_vs_lag/no-lag-zero",
                 "norms has T values, expected T + 1: it is missing norms[0] = ||dh_T||, the "
                 "gradient at lag 0, before any step back. Lags run from 0 to T (the gradient on h0).",
@@ -311,6 +328,15 @@ def _check_clip(clip_by_global_norm, hidden=False, quiet=True):
     except CheckFailed as err:
         if err.mistake_id == "generic/changes-input":  # grads changed: name it
             raise CheckFailed(f"clip_by_global_norm: {_IN_PLACE.says}", mistake_id=_IN_PLACE.id) from None
+        if err.mistake_id in ("generic/missing", "generic/type"):
+            case = _clip_cases(hidden)[0]
+            try:
+                out = call_student(clip_by_global_norm, {k: v.copy() for k, v in case.args[0].items()}, case.args[1])
+            except Exception:  # noqa: BLE001
+                raise err from None
+            if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict) and not isinstance(out[0], dict):
+                raise CheckFailed("clip_by_global_norm returns (norm, clipped): return the two in the "
+                                  "order (clipped, norm).", mistake_id="generic/returns") from None
         raise
 
 
@@ -412,6 +438,10 @@ TBPTT_MISTAKES = [
 ]
 
 
+class _BadCall(Exception):
+    """loss_fn was called with arguments it cannot use; the message says which and why."""
+
+
 class _Recorder:
     """A character-model loss function that remembers every call it receives."""
 
@@ -420,9 +450,21 @@ class _Recorder:
         self.calls = []  # (inputs, targets, h0, params snapshot, h_last)
 
     def __call__(self, params, inputs, targets, h0):
+        at = f"At update {len(self.calls)}, loss_fn"
+        if h0 is None:
+            raise _BadCall(f"{at} received h0=None: start every epoch from h = np.zeros((B, H)), "
+                           "and pass each chunk's h_last to the next one.")
         inputs = np.asarray(inputs)
         targets = np.asarray(targets)
         h0 = np.asarray(h0, dtype=float)
+        H = np.shape(params.get("Whh"))[0] if isinstance(params, dict) and "Whh" in params else None
+        if inputs.ndim != 2 or targets.shape != inputs.shape:
+            raise _BadCall(f"{at} received inputs of shape {inputs.shape} and targets of shape "
+                           f"{targets.shape}; both must be (T, B). A chunk whose targets run past the "
+                           "end of the streams is one chunk too many: n_chunks = (L - 1) // T.")
+        if H is not None and h0.shape != (inputs.shape[1], H):
+            raise _BadCall(f"{at} received h0 of shape {h0.shape}; it must be (B, H) = "
+                           f"{(inputs.shape[1], H)}.")
         snap = {k: np.array(v, dtype=float, copy=True) for k, v in params.items()}
         x = np.eye(self.V)[inputs]  # one-hot, (T, B, V)
         loss, grads, h_last = _rnn_loss(snap, x, targets, h0)
@@ -446,7 +488,7 @@ def _tbptt_cases(hidden):
             ids = rng.integers(0, V, size=53)
             settings = [dict(T=3, B=3, lr=0.3, epochs=2, clip=0.2), dict(T=1, B=1, lr=0.5, epochs=1, clip=None)]
         else:
-            ids = rng.integers(0, V, size=45)
+            ids = rng.integers(0, V, size=41)  # L = 20: (L - 1) // T, not L // T, chunks
             settings = [dict(T=4, B=2, lr=0.5, epochs=1, clip=None), dict(T=5, B=2, lr=0.5, epochs=2, clip=0.1)]
         for st in settings:
             label = (f"seed {seed}, T={st['T']}, B={st['B']}, lr={st['lr']}, epochs={st['epochs']}, "
@@ -474,6 +516,8 @@ def _run(fn, case, student=False):
         else:
             result = fn(*args, **kwargs)
     except CheckFailed as err:
+        if isinstance(err.__cause__, _BadCall):
+            err = CheckFailed(f"train_tbptt: {err.__cause__} ({case.label})", mistake_id="generic/value")
         return _Run(rec.calls, error=err)
     except Exception as err:  # noqa: BLE001 - a variant that cannot run on this case says nothing
         return _Run(rec.calls, error=err)
@@ -543,7 +587,11 @@ def _check_train_tbptt(train_tbptt, hidden=False, depends=None):
             raise CheckFailed(f"train_tbptt: {mistake.says}{where}", mistake_id=mistake.id)
         if got.error is not None:
             raise got.error
-        _diagnose(got, want, case, where)
+        try:
+            _diagnose(got, want, case, where)
+        except CheckFailed as err:
+            message = str(err) if str(err).startswith("train_tbptt") else f"train_tbptt: {err}"
+            raise CheckFailed(message, mistake_id=err.mistake_id) from None
         raise CheckFailed("train_tbptt gives a wrong result" + where, mistake_id="generic/value")
 
 
@@ -583,7 +631,8 @@ def _diagnose(got, want, case, where):
     except (TypeError, ValueError):
         raise CheckFailed("losses should be a list of floats, one per chunk." + where, mistake_id="generic/type") from None
     if got_losses.shape != (len(want_losses),):
-        raise CheckFailed(f"losses has {got_losses.size} values, expected one per update: {len(want_losses)}."
+        raise CheckFailed(f"losses has {got_losses.size} value{'' if got_losses.size == 1 else 's'}, expected "
+                          f"one per update: {len(want_losses)}."
                           + where, mistake_id="generic/shape")
     if not close(got_losses, np.asarray(want_losses), 1e-9, 1e-12):
         k = int(np.argmax(~np.isclose(got_losses, want_losses, rtol=1e-9, atol=1e-12)))
