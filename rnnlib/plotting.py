@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_loss_curves", "heatmap", "smooth", "cell_diagram"]
+__all__ = ["plot_loss_curves", "heatmap", "smooth", "cell_diagram", "plot_norms_vs_lag",
+           "plot_clipping"]
 
 
 def smooth(values, beta=0.9):
@@ -149,4 +150,76 @@ def cell_diagram(ax, nodes, edges, title=None):
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=11)
+    return ax
+
+
+def plot_norms_vs_lag(curves, ax=None, relative=True):
+    """Gradient norm against time lag, one line per curve, on a log scale (chapter 5).
+
+    Parameters
+    ----------
+    curves : dict of str -> (K + 1,) array_like
+        ``{label: norms}`` with ``norms[k]`` the gradient's norm ``k`` steps back from the last
+        state (as :func:`rnnlib.dynamics.gradient_norm_vs_lag` returns).
+    ax : matplotlib Axes, optional
+    relative : bool
+        Divide each curve by its value at lag 0.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    for label, norms in curves.items():
+        norms = np.asarray(norms, dtype=float)
+        ax.semilogy(np.arange(len(norms)), norms / norms[0] if relative else norms, label=label)
+    ax.set_xlabel("lag k (steps back from the last state)")
+    ax.set_ylabel(r"$\|\partial L/\partial h_{T-k}\| \,/\, \|\partial L/\partial h_T\|$" if relative
+                  else r"$\|\partial L/\partial h_{T-k}\|$")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_clipping(g, threshold, ax=None, legend=True):
+    """A 2-D gradient clipped by global norm and by value to the same threshold (chapter 5).
+
+    Parameters
+    ----------
+    g : (2,) array_like
+        The gradient.
+    threshold : float
+        The largest allowed norm (by global norm) or entry (by value).
+    ax : matplotlib Axes, optional
+    legend : bool
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    from rnnlib.optim import clip_by_global_norm, clip_by_value
+
+    g = np.asarray(g, dtype=float)
+    by_norm = clip_by_global_norm({"g": g}, threshold)[0]["g"]
+    by_value = clip_by_value({"g": g}, threshold)["g"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3), layout="constrained")
+    for vec, color, label in [(g, "black", "gradient"), (by_norm, "tab:blue", "clip by global norm"),
+                              (by_value, "tab:orange", "clip by value")]:
+        ax.annotate("", xy=vec, xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=color, lw=2))
+        ax.plot([], [], color=color, lw=2, label=label)
+    ax.add_patch(plt.Circle((0, 0), threshold, fill=False, ls="--", color="0.6"))
+    ax.add_patch(plt.Rectangle((-threshold, -threshold), 2 * threshold, 2 * threshold, fill=False, ls=":",
+                               color="0.6"))
+    reach = max(float(np.abs(g).max()), threshold) * 1.1
+    ax.set_xlim(-0.1 * reach, reach)
+    ax.set_ylim(-0.1 * reach, reach)
+    ax.set_aspect("equal")
+    ax.set_title(f"threshold {threshold:g}", fontsize=10)
+    if legend:
+        ax.legend(fontsize=8, loc="upper right")
     return ax

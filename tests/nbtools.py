@@ -56,8 +56,11 @@ def points_after(name, solved_ids):
 
 
 def max_points(name):
+    """Points of the autograded test cells (manually graded answers, graded *and* solution
+    cells, are scored by an instructor, not by autograding)."""
     nb = load(ROOT / "exercises" / name / f"{name}.ipynb")
-    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb["cells"] if nbgrader_meta(c).get("grade"))
+    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb["cells"]
+               if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution"))
 
 
 def student_notebook(name, solved_ids):

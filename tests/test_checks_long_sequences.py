@@ -16,7 +16,7 @@ from rnnlib.checks import (
 # ---- step_jacobian -----------------------------------------------------------------------------
 
 def jac(bug=None):
-    def step_jacobian(h_prev, x_t, Wxh, Whh, bh):
+    def step_jacobian(x_t, h_prev, Wxh, Whh, bh):
         z = Wxh @ x_t + Whh @ h_prev + bh
         h_t = np.tanh(z)
         if bug == "no_slope":

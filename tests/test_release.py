@@ -117,7 +117,8 @@ def test_every_chapter_has_an_assignment_and_a_toc_entry():
 @pytest.mark.parametrize("name", assignments())
 def test_assignment_has_graded_exercises_with_visible_and_hidden_tests(name):
     nb = load(ROOT / "solutions" / name / f"{name}.ipynb")
-    graded = [c for c in nb["cells"] if nbgrader_meta(c).get("grade")]
+    # Autograded test cells; a cell that is graded *and* a solution is a manually graded answer.
+    graded = [c for c in nb["cells"] if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
     solutions = [c for c in nb["cells"] if nbgrader_meta(c).get("solution")]
     assert len(solutions) >= 3 and len(graded) >= 3, "fewer than three graded exercises"
     for cell in graded:

@@ -304,7 +304,10 @@ def is_number(x):
 def close(a, b, rtol=RTOL, atol=ATOL):
     """``True`` when ``a`` and ``b`` are equal numbers or same-shaped arrays within tolerance."""
     if is_number(a) and is_number(b):
-        return bool(abs(float(a) - float(b)) <= atol + rtol * abs(float(b)))
+        fa, fb = float(a), float(b)
+        if fa != fa or fb != fb:  # NaN: equal only to NaN, as for arrays (equal_nan below)
+            return fa != fa and fb != fb
+        return bool(abs(fa - fb) <= atol + rtol * abs(fb))
     if not (isinstance(a, _ndarray) and isinstance(b, _ndarray)):
         return False
     if a.shape != b.shape:
@@ -340,7 +343,7 @@ def generic_diagnosis(name, got, want, case, time_axis=None, rtol=RTOL, atol=ATO
     """``(id, sentence)`` saying how one value differs from the right one."""
     if is_number(want):
         if not is_number(got):
-            return "generic/type", f"{name} should be a number, but it is {_describe_value(got)}."
+            return "generic/type", f"{name} should be one number, but it is {_describe_value(got)}."
         g, w = float(got), float(want)
         if not np.isfinite(g):
             return "generic/nan", f"{name} is {g}: a division by zero or an overflow."
@@ -506,7 +509,7 @@ def run_check(exercise, student, hidden=False, *, depends=None, prepare=None, st
                 raise
             raise CheckFailed(f"{name}: {mistake.says} ({case.label}; here it raised {_first_line(err)})",
                               mistake_id=mistake.id) from None
-        if _values_close(got, expected, exercise.compare, exercise.rtol, exercise.atol):
+        if _values_close(got, expected, _compared_names(exercise, expected), exercise.rtol, exercise.atol):
             _check_cache(exercise, got, expected, case, name)
             continue
         raise _failure(exercise, student, prepare, cases, i, got, expected, depends, name, allow)
@@ -584,9 +587,18 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
         return CheckFailed(f"{name}: {mistake.says}{where}{tail}", mistake_id=mistake.id)
     # 3. Generic diagnoses, on the first wrong value.
     first = wrong[0]
-    mid, sentence = generic_diagnosis(first, got.get(first), expected[first], case,
-                                      exercise.time_axis.get(first.split("[")[0]),
-                                      exercise.rtol, exercise.atol)
+    if first not in got and "[" in first:  # an entry of a returned dict
+        outer, key = first.split("[", 1)
+        keys = _join(k.split('[', 1)[1][:-1] for k in names if k.startswith(outer + '['))
+        if outer in got:  # not a dict at all
+            mid, sentence = "generic/type", (f"{outer} should be a dict with the keys ({keys}), but it "
+                                             f"is {_describe_value(got[outer])}.")
+        else:
+            mid, sentence = "generic/missing", f"{outer} has no entry [{key}: it needs one for every key ({keys})."
+    else:
+        mid, sentence = generic_diagnosis(first, got.get(first), expected[first], case,
+                                          exercise.time_axis.get(first.split("[")[0]),
+                                          exercise.rtol, exercise.atol)
     others = [n for n in wrong[1:]]
     tail = ""
     if right:
@@ -672,6 +684,7 @@ def _confirmed(exercise, student, prepare, mistake, cases, i, names, name, allow
             continue
         expected = _named(exercise, prepare(exercise.reference)(*_copy(case.args), **_copy(case.kwargs)),
                           "the reference")
+        names = _compared_names(exercise, expected)  # a dict's keys may differ from case to case
         if _values_close(variant, expected, names, exercise.rtol, exercise.atol):
             continue
         try:

@@ -81,6 +81,8 @@ def _normal(value, question):
         return float(value)
     if isinstance(value, np.ndarray):
         value = value.tolist()
+    if isinstance(value, (range, set, frozenset)):
+        value = sorted(value)
     if isinstance(value, (tuple, list)):
         items = [int(v) if isinstance(v, (int, np.integer)) else v for v in value]
         return frozenset(items) if question.as_set else tuple(items)
@@ -97,6 +99,19 @@ def _same(answer, expected, question):
 def _unanswered(value):
     # The skeleton's placeholder: None (it crosses to the instructor's judge by value), or ...
     return value is None or value is ...
+
+
+def _kind(value):
+    """What kind of answer ``value`` is, for a message: "a number", "a tuple or list of integers"..."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (bool, np.bool_)):
+        return "True or False"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "a number"
+    if isinstance(value, (tuple, list, np.ndarray, range, set, frozenset)):
+        return "a tuple or list of integers"
+    return type(value).__name__
 
 
 def question_set(name, questions, section=""):
@@ -146,6 +161,10 @@ def question_set(name, questions, section=""):
             given = answers[q.key]
             if _same(given, q.right, q):
                 continue
+            kind = _kind(q.right)
+            if kind != _kind(given) and not (kind == "a number" and isinstance(given, np.ndarray) and given.ndim == 0):
+                raise CheckFailed(f"{q.asks}: your answer {given!r} should be {kind}.",
+                                  mistake_id="generic/type")
             for w in q.wrong:
                 if _same(given, w.answer, q):
                     raise CheckFailed(f"{q.asks}: your answer {given!r} is not right. {w.says}",

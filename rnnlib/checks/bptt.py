@@ -2,72 +2,150 @@
 
 The step and sequence backward passes are checked by ``check_rnn_step_backward`` and
 ``check_rnn_backward`` (in :mod:`rnnlib.checks.rnn`). This module checks the gradient-checking
-tools a student writes (a central-difference gradient and the relative error) and a whole
-model's loss and gradients. For a wrong gradient of a shared weight it says *how* it is wrong:
-its shape, sign, a transpose, a constant factor, or which time steps' contributions are missing
-from the sum over ``t``; and it reports what a gradient check on the student's own loss shows.
+tools a student writes (a central-difference gradient and the relative error), a whole model's
+loss and gradients, and the chapter's conceptual questions.
+
+Every graded function is an :class:`~rnnlib.checks._engine.Exercise` whose catalogue of known
+mistakes is built from rnnlib's references: the mistakes of ``rnn_loss`` are the reference
+model (:func:`rnnlib.dynamics.rnn_loss`) with one of its parts edited (the loss's gradient in
+:mod:`rnnlib.losses`, the output layer in :mod:`rnnlib.layers`, the BPTT loop in
+:mod:`rnnlib.rnn`), so no recurrence or BPTT loop is written again here.
 """
 from __future__ import annotations
+
+import types
 
 import numpy as np
 
 from rnnlib import dynamics as _dyn
 from rnnlib import gradcheck as _gc
-from rnnlib._guard import call_blocked
-from rnnlib.checks._core import (
-    CheckFailed,
-    call_student,
-    case_seeds,
-    close,
-    fmt_shape,
-    require_array,
-    require_close,
-)
+from rnnlib import rnn as _rnn
+from rnnlib.cells import RNNCell
+from rnnlib.checks._core import CheckFailed, call_student, case_seeds
+from rnnlib.checks._engine import Case, Exercise, Mistake, _rebind, close, mutate, run_backward_check, run_check
+from rnnlib.checks._questions import Question, Wrong, question_set
+from rnnlib.checks.rnn import BACKWARD as _RNN_BACKWARD
+from rnnlib.checks.rnn import STEP_BACKWARD as _RNN_STEP_BACKWARD
+from rnnlib.checks.rnn import _given_step_forward
+from rnnlib.heads import SoftmaxHead
+from rnnlib.layers import output_backward
+from rnnlib.losses import softmax_cross_entropy
+from rnnlib.models import SequenceModel
 
-__all__ = ["check_numerical_gradient", "check_rel_error", "check_rnn_loss"]
+__all__ = ["check_numerical_gradient", "check_rel_error", "check_rnn_loss", "check_ch04_questions"]
 
 # Private references, bound at import time.
-_rnn_loss = _dyn.rnn_loss
-_ref_rel_error = _gc.rel_error
-_ref_num_grad = _gc.numerical_gradient
-_norm = np.linalg.norm
 _tanh = np.tanh
-_PARAM_ORDER = ("by", "Why", "bh", "Wxh", "Whh")  # the order the backward pass produces them
+_num_grad = _gc.numerical_gradient
+_rel_error = _gc.rel_error
+_rnn_loss = _dyn.rnn_loss
 
 
-def _refuse_rnnlib(fn, name):
-    # rnnlib.gradcheck's functions are the course's own answers to these exercises.
-    if fn is _gc.numerical_gradient or fn is _gc.rel_error or fn is _gc.numerical_gradient_array:
-        raise CheckFailed(
-            f"{name} is rnnlib's reference. Implement it yourself with numpy; rnnlib's answer "
-            "earns no points."
-        )
-
-
-# --------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------
 # numerical_gradient
-# --------------------------------------------------------------------------------------------
 
-def _test_functions(rng):
-    """Smooth scalar functions with their exact gradients (curved, so h matters)."""
+
+def _test_functions(rng, hidden):
+    """Smooth scalar functions of an array, curved (so that a one-sided difference shows)."""
     a = rng.standard_normal((3, 4))
     W = rng.standard_normal((4, 4))
 
-    def f1(x):
+    def f_sin_cube(x):
         return float(np.sum(np.sin(x) * a) + 0.5 * np.sum(x**3))
 
-    def g1(x):
-        return np.cos(x) * a + 1.5 * x**2
-
-    def f2(x):  # a tiny tanh "network", as in an RNN step
+    def f_tanh_layer(x):  # a tiny tanh "network", as in an RNN step
         return float(np.sum(_tanh(x @ W) ** 2))
 
-    def g2(x):
-        h = _tanh(x @ W)
-        return (2 * h * (1 - h**2)) @ W.T
+    cases = [("f(x) = sum(a*sin(x)) + sum(x**3)/2", f_sin_cube, rng.standard_normal((3, 4))),
+             ("f(x) = sum(tanh(x @ W)**2)", f_tanh_layer, rng.standard_normal((2, 4)))]
+    if hidden:
+        c = rng.standard_normal((2, 3, 2))
 
-    return [("f(x) = sum(a*sin(x)) + sum(x**3)/2", f1, g1, rng.standard_normal((3, 4))),
-            ("f(x) = sum(tanh(x @ W)**2)", f2, g2, rng.standard_normal((2, 4)))]
+        def f_quadratic(x):
+            return float(np.sum(c * x**2 + x**3))
+
+        def f_exp(x):
+            return float(np.exp(x[0]))
+
+        cases += [("f(x) = sum(c * x**2 + x**3), x 3-D", f_quadratic, rng.standard_normal((2, 3, 2))),
+                  ("f(x) = exp(x[0]), one entry", f_exp, rng.standard_normal(1))]
+    return cases
+
+
+def _numerical_gradient_cases(hidden):
+    out = []
+    for seed in case_seeds(hidden):
+        for label, f, x in _test_functions(np.random.default_rng(seed), hidden):
+            out.append(Case(f"seed {seed}, {label}, x of shape {x.shape}", (f, x, 1e-5)))
+    return out
+
+
+_STORE = "grad[i] = (f_plus - f_minus) / (2 * h)"
+
+_NOT_RESTORED = Mistake(
+    "numerical_gradient/not-restored",
+    "It changed x: after evaluating f at old + h and old - h, put the entry back "
+    "(x[i] = old). Otherwise every later entry is differentiated at a shifted point, and the "
+    "caller's array is left changed.",
+    mutate(_num_grad, ("x[i] = old\n        grad[i]", "grad[i]")), "ch04-gradient-check")
+
+def _all_entries_at_once(f, x, h=1e-5):
+    """The reference on one number s, moving every entry of x by s: the same number everywhere."""
+    return np.full(x.shape, _num_grad(lambda s: f(x + s[0]), np.zeros(1), h)[0])
+
+
+NUMERICAL_GRADIENT = Exercise(
+    name="numerical_gradient",
+    reference=_num_grad,
+    cases=_numerical_gradient_cases,
+    returns=("grad",),
+    arg_names=("f", "x", "h"),
+    section="ch04-gradient-check",
+    mistakes=[
+        Mistake("numerical_gradient/one-sided",
+                "It matches the one-sided difference (f(x + h) - f(x)) / h, whose error is of "
+                "order h. Use the central difference (f(x + h) - f(x - h)) / (2h), whose error "
+                "is of order h**2.",
+                mutate(_num_grad, ("x[i] = old - h", "x[i] = old"), (_STORE, "grad[i] = (f_plus - f_minus) / h")),
+                "ch04-gradient-check"),
+        Mistake("numerical_gradient/divides-by-h",
+                "It is twice the gradient: f(x + h) and f(x - h) are 2h apart, so divide their "
+                "difference by 2h, not by h.",
+                mutate(_num_grad, (_STORE, "grad[i] = (f_plus - f_minus) / h")), "ch04-gradient-check"),
+        Mistake("numerical_gradient/no-parentheses",
+                "It is h**2 times the gradient: (f_plus - f_minus) / 2 * h divides by 2 and then "
+                "multiplies by h. Write / (2 * h).",
+                mutate(_num_grad, (_STORE, "grad[i] = (f_plus - f_minus) / 2 * h")), "ch04-gradient-check"),
+        Mistake("numerical_gradient/wrong-sign",
+                "It has the wrong sign: the central difference is (f(x + h) - f(x - h)) / (2h), "
+                "the value above minus the value below.",
+                mutate(_num_grad, (_STORE, "grad[i] = (f_minus - f_plus) / (2 * h)")), "ch04-gradient-check"),
+        Mistake("numerical_gradient/half-step",
+                "It matches (f(x + h) - f(x)) / (2h): the two evaluations are only h apart, so this "
+                "is half a one-sided difference. Evaluate f at x - h for the second one: "
+                "(f(x + h) - f(x - h)) / (2h).",
+                mutate(_num_grad, ("x[i] = old - h", "x[i] = old")), "ch04-gradient-check"),
+        Mistake("numerical_gradient/all-entries-at-once",
+                "Every entry holds the same number: you moved all of x at once (x + h), which gives "
+                "the derivative along all entries together. Perturb one entry x[i] at a time, "
+                "for every index i (np.ndindex(x.shape) lists them).",
+                _all_entries_at_once, "ch04-gradient-check"),
+        _NOT_RESTORED,
+    ],
+)
+
+
+def _check_numerical_gradient(numerical_gradient, hidden=False):
+    try:
+        run_check(NUMERICAL_GRADIENT, numerical_gradient, hidden, quiet=True)
+    except CheckFailed as err:
+        if err.mistake_id == "generic/changes-input":  # x not put back: name it
+            raise CheckFailed(f"numerical_gradient: {_NOT_RESTORED.says}",
+                              mistake_id=_NOT_RESTORED.id) from None
+        raise
+
+
+NUMERICAL_GRADIENT.check_student = _check_numerical_gradient
 
 
 def check_numerical_gradient(numerical_gradient, hidden=False):
@@ -77,84 +155,27 @@ def check_numerical_gradient(numerical_gradient, hidden=False):
     ----------
     numerical_gradient : callable
         ``grad = numerical_gradient(f, x, h)`` with ``grad`` the shape of ``x``; ``x`` must be
-        left unchanged.
+        unchanged when it returns.
     hidden : bool
         Hidden tests: other seeds, a 3-D ``x`` and a one-element ``x``.
     """
-    _refuse_rnnlib(numerical_gradient, "numerical_gradient")
-    for seed in case_seeds(hidden):
-        rng = np.random.default_rng(seed)
-        cases = _test_functions(rng)
-        if hidden:
-            c = rng.standard_normal((2, 3, 2))
-            cases.append(("f(x) = sum(c * x**2)", lambda x: float(np.sum(c * x**2)), lambda x: 2 * c * x,
-                          rng.standard_normal((2, 3, 2))))
-            cases.append(("f(x) = exp(x[0])", lambda x: float(np.exp(x[0])), np.exp, rng.standard_normal(1)))
-        for desc, f, g, x in cases:
-            x0 = x.copy()
-            x_arg = x.copy()
-            try:
-                got = call_blocked(numerical_gradient, f, x_arg, 1e-5)
-            except NotImplementedError:
-                raise
-            except Exception as err:  # noqa: BLE001
-                raise CheckFailed(
-                    f"numerical_gradient raised {type(err).__name__}: {err} (for {desc}, x of shape {x.shape})."
-                ) from err
-            where = f" (seed {seed}, {desc}, x of shape {x.shape})"
-            if not np.array_equal(x_arg, x0):
-                raise CheckFailed(
-                    "numerical_gradient changed x: after perturbing an entry, put its old value back "
-                    "(x[i] = old), or the next entries are differentiated at the wrong point." + where
-                )
-            exact = g(x0)
-            require_array(got, x.shape, "numerical_gradient's result" + where)
-            err = _ref_rel_error(got, exact)
-            if err < 1e-7:
-                continue
-            # Known wrong formulas, identified against what they would give.
-            fx = f(x0.copy())
-            fwd = np.zeros_like(x0)
-            for i in np.ndindex(x0.shape):
-                xp = x0.copy()
-                xp[i] += 1e-5
-                fwd[i] = (f(xp) - fx) / 1e-5
-            if close(got, 2 * exact, rtol=1e-5, atol=1e-8):
-                hint = "It is twice the gradient: divide (f(x+h) - f(x-h)) by 2h, not by h."
-            elif close(got, 0.5 * exact, rtol=1e-5, atol=1e-8):
-                hint = "It is half the gradient: the two evaluations are 2h apart, so divide by 2h (not 4h)."
-            elif close(got, -exact, rtol=1e-5, atol=1e-8):
-                hint = "It has the wrong sign: the central difference is (f(x + h) - f(x - h)) / 2h."
-            elif close(got, fwd, rtol=1e-9, atol=1e-12):
-                hint = (
-                    f"It matches the one-sided difference (f(x+h) - f(x)) / h, whose error is about h: relative "
-                    f"error {err:.1e} against the exact gradient. Use the central difference "
-                    "(f(x+h) - f(x-h)) / 2h, whose error is about h**2."
-                )
-            else:
-                hint = (
-                    f"Its relative error against the exact gradient is {err:.1e} (a central difference "
-                    "with h = 1e-5 in float64 gives below 1e-7). Perturb one entry at a time by +h and -h."
-                )
-            raise CheckFailed("numerical_gradient gives a wrong gradient. " + hint + where)
+    _check_numerical_gradient(numerical_gradient, hidden)
     print("numerical_gradient: all checks passed.")
 
 
-# --------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------
 # rel_error
-# --------------------------------------------------------------------------------------------
 
-def check_rel_error(rel_error, hidden=False):
-    """Check a student's ``rel_error(a, b) = ||a - b|| / (||a|| + ||b||)`` (0 when both are 0)."""
-    _refuse_rnnlib(rel_error, "rel_error")
+
+def _rel_error_cases(hidden):
+    out = []
     for seed in case_seeds(hidden):
         rng = np.random.default_rng(seed)
         a = rng.standard_normal((3, 4))
-        b = a + 1e-3 * rng.standard_normal((3, 4))
         tiny = np.zeros(5)
         tiny[0] = 1.0
-        cases = [
-            ("two nearby (3, 4) arrays", a, b),
+        pairs = [
+            ("two nearby (3, 4) arrays", a, a + 1e-3 * rng.standard_normal((3, 4))),
             ("an array and a very different one", a, rng.standard_normal((3, 4))),
             ("a and -a", a, -a),
             ("two equal arrays", a, a.copy()),
@@ -162,54 +183,67 @@ def check_rel_error(rel_error, hidden=False):
         ]
         if hidden:
             c = rng.standard_normal((2, 2, 3))
-            cases.append(("a 3-D array and a scaled copy", c, 1.5 * c))
-            cases.append(("two all-zero arrays", np.zeros((2, 3)), np.zeros((2, 3))))
+            pairs += [("a 3-D array and a scaled copy", c, 1.5 * c),
+                      ("two all-zero arrays", np.zeros((2, 3)), np.zeros((2, 3)))]
         else:
-            cases.append(("two all-zero arrays", np.zeros(4), np.zeros(4)))
-        for desc, x, y in cases:
-            want = _ref_rel_error(x, y)
-            got = call_student(rel_error, x, y)
-            if isinstance(got, np.ndarray) and got.size == 1:
-                got = got.reshape(())[()]
-            if isinstance(got, np.ndarray):
-                raise CheckFailed(
-                    f"rel_error should return one number, but it returned an array of shape {got.shape} "
-                    f"(for {desc}). Take norms of the whole arrays, not entry by entry."
-                )
-            try:
-                got = float(got)
-            except (TypeError, ValueError):
-                raise CheckFailed(f"rel_error should return a float, but it returned {fmt_shape(got)}.") from None
-            where = f" (for {desc}, seed {seed})"
-            if want == 0.0 and not np.isfinite(got):
-                raise CheckFailed(
-                    f"rel_error returned {got} for two all-zero arrays: when both norms are 0 the "
-                    "arrays are equal, so return 0.0 instead of dividing by zero." + where
-                )
-            if abs(got - want) <= 1e-9 * max(1.0, abs(want)):
-                continue
-            diff = _norm(x - y)
-            if y is not None and np.isfinite(got) and abs(got - diff) < 1e-12:
-                hint = "It is the absolute error ||a - b||: divide by ||a|| + ||b||."
-            elif _norm(y) > 0 and abs(got - diff / _norm(y)) < 1e-12 and abs(want - diff / _norm(y)) > 1e-12:
-                hint = "It divides by ||b|| only: use ||a|| + ||b||, which treats a and b alike and is never 0 unless both are."
-            elif abs(got - float(np.max(np.abs(x - y) / np.maximum(np.abs(x) + np.abs(y), 1e-8)))) < 1e-12:
-                hint = (
-                    "It is the largest entry-by-entry relative error. This course uses norms of the whole "
-                    "arrays, ||a - b|| / (||a|| + ||b||), so that entries that are nearly 0 in both do not "
-                    "turn rounding noise into a large error."
-                )
-            else:
-                hint = "The formula is ||a - b|| / (||a|| + ||b||), with norms over all entries (np.linalg.norm)."
-            raise CheckFailed(f"rel_error returned {got:.6g}, expected {want:.6g}. {hint}{where}")
-    print("rel_error: all checks passed.")
+            pairs.append(("two all-zero arrays", np.zeros(4), np.zeros(4)))
+        out += [Case(f"seed {seed}, {label}", (x, y)) for label, x, y in pairs]
+    return out
 
 
-# --------------------------------------------------------------------------------------------
-# rnn_loss: the whole model
-# --------------------------------------------------------------------------------------------
+_RATIO = "float(np.linalg.norm(a - b) / denom)"
+_DENOM = "denom = np.linalg.norm(a) + np.linalg.norm(b)"
 
-def _model_case(rng, T, B, D, H, V):
+REL_ERROR = Exercise(
+    name="rel_error",
+    reference=_rel_error,
+    cases=_rel_error_cases,
+    returns=("rel_error",),
+    arg_names=("a", "b"),
+    section="ch04-gradient-check",
+    mistakes=[
+        Mistake("rel_error/absolute-error",
+                "It is the absolute error ||a - b||: divide it by ||a|| + ||b||, so that the "
+                "number means the same for large and for small gradients.",
+                mutate(_rel_error, (_RATIO, "float(np.linalg.norm(a - b))")), "ch04-gradient-check"),
+        Mistake("rel_error/divides-by-b",
+                "It divides by ||b|| only: use ||a|| + ||b||, which treats a and b alike and is "
+                "0 only when both are.",
+                mutate(_rel_error, (_DENOM, "denom = np.linalg.norm(b)")), "ch04-gradient-check"),
+        Mistake("rel_error/zero-arrays",
+                "For two all-zero arrays it divides 0 by 0 and returns nan: when ||a|| + ||b|| "
+                "is 0 the arrays are equal, so return 0.0.",
+                mutate(_rel_error, ("    if denom == 0.0:\n        return 0.0\n", "")), "ch04-gradient-check"),
+        Mistake("rel_error/entrywise",
+                "It is the largest entry-by-entry relative error (CS231n's formula). This course "
+                "takes norms of the whole arrays, ||a - b|| / (||a|| + ||b||), so that entries "
+                "that are nearly 0 in both do not turn rounding noise into a large error.",
+                mutate(_rel_error, (f"return {_RATIO}",
+                                    "return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)))")),
+                "ch04-gradient-check"),
+    ],
+)
+
+
+def _check_rel_error(rel_error, hidden=False, quiet=True):
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 is a mistake to name, not to print
+        run_check(REL_ERROR, rel_error, hidden, quiet=quiet)
+
+
+REL_ERROR.check_student = _check_rel_error
+
+
+def check_rel_error(rel_error, hidden=False):
+    """Check a student's ``rel_error(a, b) = ||a - b|| / (||a|| + ||b||)`` (0 when both are 0)."""
+    _check_rel_error(rel_error, hidden, quiet=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# rnn_loss: the whole model. Its mistakes are the reference model with one part edited.
+
+
+def _model_case(seed, T, B, D, H, V):
+    rng = np.random.default_rng(seed)
     params = {
         "Wxh": rng.standard_normal((H, D)) * 0.5,
         "Whh": rng.standard_normal((H, H)) * 0.5,
@@ -220,92 +254,184 @@ def _model_case(rng, T, B, D, H, V):
     x = rng.standard_normal((T, B, D))
     targets = rng.integers(0, V, size=(T, B))
     h0 = rng.standard_normal((B, H)) * 0.5
-    return params, x, targets, h0
+    return Case(f"seed {seed}, T={T}, B={B}, D={D}, H={H}, V={V}", (params, x, targets, h0), {},
+                {"T": T, "B": B})
 
 
-def _per_step_contributions(params, x, targets, h0):
-    """Each time step's share of every shared-weight gradient, plus two classic wrong sums.
+def _rnn_loss_cases(hidden):
+    # V == H in one case of each set: a transposed W_hy runs there instead of crashing.
+    shapes = ([(1, 2, 3, 4, 5), (6, 1, 2, 3, 4), (4, 3, 3, 3, 3)] if hidden
+              else [(5, 3, 4, 6, 7), (4, 2, 3, 4, 5), (3, 2, 3, 4, 4)])
+    return [_model_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
 
-    Returns ``(contrib, no_carry, used_h_t)``: ``contrib[k][t]`` is step ``t``'s term of the
-    gradient of ``k``; ``no_carry[k]`` is the sum without the gradient from ``h_{t+1}``;
-    ``used_h_t`` is ``dWhh`` computed with ``h_t`` where ``h_{t-1}`` belongs.
+
+def _model_with(cell_backward=None, head_loss=None):
+    """rnnlib.dynamics.rnn_loss, its model's cell backward or head loss replaced."""
+    model = SequenceModel(RNNCell(), SoftmaxHead(), inputs="dense")
+    if cell_backward is not None:
+        model.cell.backward = types.MethodType(cell_backward, model.cell)
+    if head_loss is not None:
+        model.head.loss = types.MethodType(head_loss, model.head)
+    return _rebind(_rnn_loss, {"_CLASSIFIER": model}, None)
+
+
+def _with_bptt(*edits, inner=_rnn.recurrence_backward):
+    """The model with one edit of its BPTT (:mod:`rnnlib.rnn`), run by the vanilla cell."""
+    return _model_with(cell_backward=mutate(RNNCell.backward, *edits, inner=inner))
+
+
+def _scaled(loss_factor, grads_factor):
+    """The reference with its loss and/or gradients multiplied by a count (T, B or T*B)."""
+
+    def variant(params, x, targets, h0):
+        loss, grads, h_last = _rnn_loss(params, x, targets, h0)
+        T, B = targets.shape
+        k = {"1": 1, "T": T, "B": B, "N": T * B}
+        return (loss * k[loss_factor], {name: g * k[grads_factor] for name, g in grads.items()}, h_last)
+
+    return variant
+
+
+def _without_dby(params, x, targets, h0):
+    loss, grads, h_last = _rnn_loss(params, x, targets, h0)
+    return loss, {**grads, "by": np.zeros_like(grads["by"])}, h_last
+
+
+_REC_DERIVATIVE = "dzs = np.square(hs)\n    np.subtract(1.0, dzs, out=dzs)"
+_REC_LOOP = "for t in range(hs.shape[0] - 1, -1, -1):"
+
+RNN_LOSS = Exercise(
+    name="rnn_loss",
+    reference=_rnn_loss,
+    cases=_rnn_loss_cases,
+    returns=("loss", "grads", "h_last"),
+    arg_names=("params", "x", "targets", "h0"),
+    section="ch04-whole-model",
+    mistakes=[
+        Mistake("rnn_loss/loss-summed",
+                "The loss and every gradient are the sum over positions, T*B times the mean: "
+                "this course averages (the mean reads per position, whatever T and B). Divide "
+                "the loss by T*B, and dlogits = (softmax - onehot) / (T*B).",
+                _scaled("N", "N"), "ch04-loss"),
+        Mistake("rnn_loss/loss-summed-gradients-averaged",
+                "The loss you return is the sum over positions (T*B times the mean), while the "
+                "gradients are those of the mean: return the mean, -mean(log p[target]).",
+                _scaled("N", "1"), "ch04-loss"),
+        Mistake("rnn_loss/gradients-not-averaged",
+                "The loss is the mean over the T*B positions, but every gradient is T*B times "
+                "too large: the 1/(T*B) of the mean belongs in dlogits too, "
+                "dlogits = (softmax - onehot) / (T*B).",
+                _scaled("1", "N"), "ch04-loss"),
+        Mistake("rnn_loss/mean-over-batch-only",
+                "The loss and the gradients are averaged over the batch but summed over time "
+                "(T times too large): the mean is over all T*B positions.",
+                _scaled("T", "T"), "ch04-loss"),
+        Mistake("rnn_loss/no-onehot",
+                "dlogits is softmax(logits) / (T*B) without the target's -1: the gradient of "
+                "-log p[target] with respect to the logits is (softmax - onehot(target)), "
+                "then divided by T*B.",
+                _model_with(head_loss=mutate(SoftmaxHead.loss, ("dflat[rows, idx] -= 1.0", "pass"),
+                                             inner=softmax_cross_entropy)),
+                "ch04-loss"),
+        Mistake("rnn_loss/dby-missing",
+                "grads['by'] is all zeros: the output bias b_y gets a gradient too, the sum of "
+                "dlogits over time and batch.",
+                _without_dby, "ch04-loss"),
+        Mistake("rnn_loss/dhs-transposed",
+                "The gradient sent to the hidden states uses Why.T: the logits are hs @ Why.T, "
+                "so dhs = dlogits @ Why, of shape (T, B, H).",
+                _model_with(head_loss=mutate(SoftmaxHead.loss, ("dhs = (dys_flat @ Why)", "dhs = (dys_flat @ Why.T)"),
+                                             inner=output_backward)),
+                "ch04-bptt"),
+        Mistake("rnn_loss/no-carry",
+                "The gradients ignore the gradient that flows back from h_(t+1) into h_t: at "
+                "each step the gradient on h_t is dhs[t] (from the output) plus what step t+1 "
+                "sends back. Let rnn_backward do the backward pass through time.",
+                _with_bptt(("np.add(dhs[t], dh_next, out=dh_t)", "np.copyto(dh_t, dhs[t])")),
+                "ch04-bptt"),
+        Mistake("rnn_loss/no-tanh-derivative",
+                "The gradients ignore tanh's derivative: the gradient on h_t is multiplied by "
+                "(1 - h_t**2) before it reaches the weights and h_(t-1).",
+                _with_bptt((_REC_DERIVATIVE, "dzs = np.ones_like(hs)")), "ch04-one-step"),
+        Mistake("rnn_loss/dwhh-uses-h-t",
+                "dWhh uses h_t where h_(t-1) belongs: W_hh multiplies the previous state, so "
+                "step t adds dz_t.T @ h_(t-1) (h0 at the first step).",
+                _with_bptt(("dW = dzs[0].T @ h0", "dW = dzs[0].T @ hs[0]"),
+                           ("@ hs[:-1].reshape", "@ hs[1:].reshape"), inner=_rnn.recurrent_weight_gradient),
+                "ch04-sum"),
+        Mistake("rnn_loss/stops-before-t0",
+                "The backward loop stops before t = 0: every gradient is the sum over time steps "
+                "except t = 0, whose contributions are missing. Walk t = T-1, ..., 0, e.g. "
+                "range(T - 1, -1, -1).",
+                _model_with(cell_backward=mutate(RNNCell.backward, (_REC_LOOP, "dzs[0] = 0.0\n    " + _REC_LOOP.replace(
+                                ", -1, -1)", ", 0, -1)")), inner=_rnn.recurrence_backward),
+                            head_loss=mutate(SoftmaxHead.loss, ("dhs, dWhy, dby = output_backward(dlogits, cache)",
+                                                                "dlogits[0] = 0.0\n    dhs, dWhy, dby = "
+                                                                "output_backward(dlogits, cache)"))),
+                "ch04-one-step"),
+        Mistake("rnn_loss/dwhh-overwritten",
+                "dWhh holds only the contribution of time step 0 (the last one a backward loop "
+                "visits): it is overwritten at each step. W_hh is shared by every step, so its "
+                "gradient is the sum over t: accumulate with +=.",
+                _with_bptt(("if T > 1:", "if False:"), inner=_rnn.recurrent_weight_gradient),
+                "ch04-sum"),
+    ],
+)
+
+
+def _gradient_check_sentence(rnn_loss, hidden):
+    """What a gradient check of the student's own gradients against their own loss shows.
+
+    Said when the loss is right and a gradient is not: the student sees how the check of the
+    chapter would have found it.
     """
-    T, B, _ = x.shape
-    Wxh, Whh, bh, Why, by = (params[k] for k in ("Wxh", "Whh", "bh", "Why", "by"))
-    hs = []
-    h = h0
-    for t in range(T):
-        h = _tanh(x[t] @ Wxh.T + h @ Whh.T + bh)
-        hs.append(h)
-    hs = np.stack(hs)
-    logits = hs @ Why.T + by
-    p = np.exp(logits - logits.max(-1, keepdims=True))
-    p /= p.sum(-1, keepdims=True)
-    dlog = p.copy()
-    for t in range(T):
-        dlog[t, np.arange(B), targets[t]] -= 1
-    dlog /= T * B
-    dhs = dlog @ Why
-    h_prev = np.concatenate([h0[None], hs[:-1]])
-    dz = np.empty_like(hs)
-    dh_next = np.zeros_like(h0)
-    for t in range(T - 1, -1, -1):
-        dz[t] = (dhs[t] + dh_next) * (1 - hs[t] ** 2)
-        dh_next = dz[t] @ Whh
-    dz_nc = dhs * (1 - hs**2)
-    contrib = {
-        "by": [dlog[t].sum(0) for t in range(T)],
-        "Why": [dlog[t].T @ hs[t] for t in range(T)],
-        "bh": [dz[t].sum(0) for t in range(T)],
-        "Wxh": [dz[t].T @ x[t] for t in range(T)],
-        "Whh": [dz[t].T @ h_prev[t] for t in range(T)],
-    }
-    no_carry = {
-        "bh": dz_nc.sum((0, 1)),
-        "Wxh": sum(dz_nc[t].T @ x[t] for t in range(T)),
-        "Whh": sum(dz_nc[t].T @ h_prev[t] for t in range(T)),
-    }
-    used_h_t = sum(dz[t].T @ hs[t] for t in range(T))
-    return contrib, no_carry, used_h_t
+    for case in _rnn_loss_cases(hidden):
+        params, x, targets, h0 = case.args
+        want_loss, want_grads, _ = _rnn_loss(params, x, targets, h0)
+        try:
+            loss, grads, _ = call_student(rnn_loss, {k: v.copy() for k, v in params.items()}, x, targets, h0)
+            if not close(float(loss), want_loss):
+                return ""
+            wrong = [k for k in want_grads
+                     if not (isinstance(grads.get(k), np.ndarray) and close(grads[k], want_grads[k]))]
+        except Exception:  # noqa: BLE001 - the engine has already said what is wrong
+            return ""
+        if not wrong:
+            continue
+        name = wrong[0]
+        if not isinstance(grads.get(name), np.ndarray) or grads[name].shape != want_grads[name].shape:
+            return ""
+        p = {k: v.copy() for k, v in params.items()}
 
+        def f(_):
+            return float(call_student(rnn_loss, p, x, targets, h0)[0])
 
-def _how_wrong(name, got, want, contrib, no_carry, used_h_t, T, B):
-    """One sentence on how the gradient of ``name`` differs from ``want``, or ''."""
-    d = "d" + name
-    if got.ndim == 2 and got.shape == want.shape[::-1] and close(got.T, want):
-        return f"{d} is the transpose of the right answer: a gradient has the shape of its parameter, {want.shape}."
-    if got.shape != want.shape:
-        return ""
-    if got.ndim == 2 and got.shape[0] == got.shape[1] and close(got.T, want):
-        return f"{d} is the transpose of the right answer (for a square matrix the shapes cannot tell you)."
-    if close(-got, want):
-        return f"{d} has the wrong sign."
-    for k, why in ((T * B, "T*B: the loss is a mean over all positions"), (T, "T"), (B, "B")):
-        if k > 1 and close(got, k * want):
-            return f"{d} is {k} times too large (a factor {why})."
-        if k > 1 and close(got, want / k):
-            return f"{d} is {k} times too small (a factor {why})."
-    steps = contrib[name]
-    if T > 1:
-        if close(got, steps[T - 1]):
-            return (f"{d} holds only the last time step's contribution. The weight is shared by every "
-                    "step, so its gradient is the sum over t: accumulate with +=.")
-        if close(got, steps[0]):
-            return (f"{d} holds only the contribution of time step 0 (the last one the backward loop "
-                    "visits): it is overwritten at each step. Accumulate the sum over t with +=.")
-        for t in range(T):
-            if close(got, want - steps[t]):
-                return (f"{d} is the sum over time steps except t = {t}: that step's contribution is "
-                        "missing (check the range of your loop).")
-    if name in no_carry and close(got, no_carry[name]):
-        return (f"{d} ignores the gradient that flows back from h_(t+1): at each step the gradient on "
-                "h_t is dhs[t] plus what the later step sends back.")
-    if name == "Whh" and close(got, used_h_t):
-        return "dWhh uses h_t where h_(t-1) belongs: the recurrent weight multiplies the previous state."
+        try:
+            num = _num_grad(f, p[name])
+        except Exception:  # noqa: BLE001
+            return ""
+        return (f"A gradient check agrees: your loss is right, and the relative error "
+                f"between your grads['{name}'] and central differences of your loss is "
+                f"{_rel_error(grads[name], num):.1e} ({case.label}; a correct gradient gives "
+                "below 1e-7).")
     return ""
 
 
-def check_rnn_loss(rnn_loss, hidden=False):
+def _check_rnn_loss(rnn_loss, hidden=False, depends=None):
+    try:
+        run_check(RNN_LOSS, rnn_loss, hidden, depends=depends, quiet=True)
+    except CheckFailed as err:
+        if "Fix rnn_" in str(err) or err.mistake_id in ("generic/crash", "generic/returns",
+                                                          "generic/calls-reference"):
+            raise
+        extra = _gradient_check_sentence(rnn_loss, hidden)
+        raise CheckFailed(f"{err} {extra}".rstrip(), mistake_id=err.mistake_id) from None
+
+
+RNN_LOSS.check_student = lambda fn, hidden: _check_rnn_loss(fn, hidden)
+
+
+def check_rnn_loss(rnn_loss, hidden=False, rnn_forward=None, rnn_backward=None, rnn_step_backward=None):
     """Check a student's ``rnn_loss(params, x, targets, h0) -> (loss, grads, h_last)``.
 
     The model is ``h_t = tanh(W_xh x_t + W_hh h_(t-1) + b_h)``, ``logits_t = W_hy h_t + b_y``,
@@ -317,68 +443,58 @@ def check_rnn_loss(rnn_loss, hidden=False):
         The student's function.
     hidden : bool
         Hidden tests: other seeds and the edge shapes ``T = 1`` and ``B = 1``.
+    rnn_forward, rnn_backward : callable, optional
+        The forward and backward ``rnn_loss`` is built on: when ``rnn_loss`` is wrong,
+        ``rnn_backward`` is checked first ("fix rnn_backward first").
+    rnn_step_backward : callable, optional
+        The step ``rnn_backward`` is built on, checked before it.
     """
-    shapes = [(1, 2, 3, 4, 5), (6, 1, 2, 3, 4), (4, 3, 3, 3, 3)] if hidden else [(5, 3, 4, 6, 7), (4, 2, 3, 4, 5)]
-    for seed in case_seeds(hidden):
-        for T, B, D, H, V in shapes:
-            rng = np.random.default_rng(seed)
-            params, x, targets, h0 = _model_case(rng, T, B, D, H, V)
-            where = f" (seed {seed}, T={T}, B={B}, D={D}, H={H}, V={V})"
-            want_loss, want_grads, want_h = _rnn_loss(params, x, targets, h0)
-            student_params = {k: v.copy() for k, v in params.items()}
-            out = call_student(rnn_loss, student_params, x, targets, h0)
-            if not (isinstance(out, tuple) and len(out) == 3):
-                raise CheckFailed(
-                    "rnn_loss should return (loss, grads, h_last), but it returned " + fmt_shape(out) + "."
-                )
-            loss, grads, h_last = out
-            try:
-                loss = float(loss)
-            except (TypeError, ValueError):
-                raise CheckFailed(f"The loss should be one number, but it is {fmt_shape(loss)}.") from None
-            if not abs(loss - want_loss) <= 1e-8 * max(1.0, abs(want_loss)):
-                hint = ""
-                if abs(loss - want_loss * T * B) < 1e-8 * T * B * max(1.0, want_loss):
-                    hint = " It is the sum over positions: divide by T*B to get the mean."
-                elif T > 1 and abs(loss - want_loss * T) < 1e-8 * T * max(1.0, want_loss):
-                    hint = " It is T times too large: average over time steps as well as the batch."
-                elif B > 1 and abs(loss - want_loss * B) < 1e-8 * B * max(1.0, want_loss):
-                    hint = " It is B times too large: average over the batch as well as the time steps."
-                raise CheckFailed(f"rnn_loss returned the loss {loss:.8g}, expected {want_loss:.8g}.{hint}{where}")
-            require_close(h_last, want_h, "h_last (the last hidden state)", context=where)
-            if not isinstance(grads, dict):
-                raise CheckFailed(f"grads should be a dict with the parameters' keys, but it is {fmt_shape(grads)}.")
-            missing = [k for k in want_grads if k not in grads]
-            if missing:
-                raise CheckFailed(f"grads is missing the key(s) {', '.join(missing)}; it needs one entry per parameter.")
-            contrib = no_carry = used_h_t = None
-            for name in _PARAM_ORDER:
-                got, want = grads[name], want_grads[name]
-                if isinstance(got, np.ndarray) and close(got, want, rtol=1e-6, atol=1e-10):
-                    continue
-                if not isinstance(got, np.ndarray):
-                    require_array(got, want.shape, "grads['" + name + "']")
-                if contrib is None:
-                    contrib, no_carry, used_h_t = _per_step_contributions(params, x, targets, h0)
-                hint = _how_wrong(name, got, want, contrib, no_carry, used_h_t, T, B)
-                require_array(got, want.shape, f"grads['{name}']")
-                gc = _student_gradcheck(rnn_loss, params, x, targets, h0, name, got)
-                raise CheckFailed(
-                    f"The gradient of {name} is wrong.{(' ' + hint) if hint else ''} {gc}{where}"
-                )
+    depends = {}
+    if rnn_backward is not None and rnn_forward is not None:
+        if rnn_step_backward is not None:
+            depends["rnn_step_backward"] = lambda: run_backward_check(
+                _RNN_STEP_BACKWARD, _given_step_forward, rnn_step_backward, hidden, quiet=True)
+        depends["rnn_backward"] = lambda: run_backward_check(
+            _RNN_BACKWARD, rnn_forward, rnn_backward, hidden, quiet=True)
+    _check_rnn_loss(rnn_loss, hidden, depends)
     print("rnn_loss: all checks passed.")
 
 
-def _student_gradcheck(rnn_loss, params, x, targets, h0, name, got):
-    """A gradient check of the student's ``grads[name]`` against their own loss."""
-    p = {k: v.copy() for k, v in params.items()}
+# ---------------------------------------------------------------------------------------------
+# Conceptual questions
 
-    def f(_):
-        return float(call_student(rnn_loss, p, x, targets, h0)[0])
-
-    try:
-        num = _ref_num_grad(f, p[name])
-    except CheckFailed:
-        return ""
-    return (f"A gradient check agrees: the relative error between your d{name} and central "
-            f"differences of your loss is {_ref_rel_error(got, num):.1e} (a correct gradient gives < 1e-7).")
+CH04_QUESTIONS, check_ch04_questions = question_set("ch04_questions", [
+    Question(
+        "dWxh_shape", (5, 3),
+        "The shape of dWxh for an RNN with D = 3 inputs and H = 5 hidden units",
+        "A gradient has the shape of the array it differentiates: look at the shape of Wxh.",
+        wrong=(Wrong((3, 5), "dwxh-shape-transposed",
+                     "That is the transpose. A gradient has the shape of what it differentiates, "
+                     "and Wxh is stored (H, D)."),
+               Wrong((5, 5), "dwxh-shape-like-whh",
+                     "(5, 5) is the shape of Whh. Wxh maps D inputs to H units: it is (H, D).")),
+        section="ch04-sum"),
+    Question(
+        "steps_in_dWhh", [2, 3, 4, 5],
+        "With h_0 = 0 and a loss on the last output only (T = 5, steps t = 1..5), the steps t "
+        "whose term g_t h_(t-1)^T can be non-zero in dL/dW_hh",
+        "Follow the gradient from the loss at step 5 back through h_4, h_3, ... and ask for each "
+        "step whether g_t and h_(t-1) can both be non-zero.",
+        wrong=(Wrong([5], "only-the-last-step",
+                     "The loss sits at step 5, but its gradient flows back through h_4, h_3, ... "
+                     "(the path from h_(t+1)), so g_t is non-zero at earlier steps too."),
+               Wrong([1, 2, 3, 4, 5], "step-one-with-h0",
+                     "Step 1's term is g_1 h_0^T, and h_0 = 0: that term is zero whatever g_1 is.")),
+        section="ch04-sum", as_set=True),
+    Question(
+        "loss_evaluations", 2048,
+        "How many evaluations of the loss a central-difference check of every entry of W_hh "
+        "needs when H = 32",
+        "Count the entries of W_hh, and the evaluations of the loss each entry needs.",
+        wrong=(Wrong(1024, "one-evaluation-per-entry",
+                     "W_hh has 32 x 32 = 1024 entries, but a central difference evaluates the "
+                     "loss twice per entry, at +h and at -h."),
+               Wrong(64, "one-per-row",
+                     "Each of the 1024 entries of W_hh is perturbed on its own, twice.")),
+        section="ch04-gradient-check"),
+], section="ch04")
