@@ -227,3 +227,23 @@ def test_ch07_questions_name_the_misconception(capsys):
     with pytest.raises(CheckFailed) as err:
         check_ch07_questions({**right, "forget_everything": "o"})
     assert "hides the cell" in str(err.value)
+
+
+def test_a_cache_holding_pre_activations_is_told_what_gates_must_hold():
+    good = make_lstm()
+
+    def pre_activations(x_t, h_prev, c_prev, Wx, Wh, b):
+        (h, c), cache = good(x_t, h_prev, c_prev, Wx, Wh, b)
+        a = x_t @ Wx.T + h_prev @ Wh.T + b
+        return (h, c), cache[:3] + (a,) + cache[4:]
+    _fails(check_lstm_step_forward, pre_activations, words=["in gates", "not the pre-activations"])
+
+
+def test_answers_of_the_wrong_kind_are_told_so():
+    from rnnlib.checks import check_ch07_questions
+
+    right = {"lstm_parameters": 384, "forget_everything": "f", "cell_path_factor": 0.9 ** 50,
+             "last_value_3_ahead": 0.4}
+    _fails(check_ch07_questions, {**right, "cell_path_factor": "0.9 ** 50"}, words=["without quotes"])
+    _fails(check_ch07_questions, {**right, "last_value_3_ahead": [0.4] * 3}, words=["one number"])
+    _fails(check_ch07_questions, {**right, "forget_everything": "forget"}, words=["one letter"])

@@ -173,6 +173,11 @@ STEP_FORWARD = Exercise(
                 "gate decides how much of g is written, c_t = f * c_prev + i * g.",
                 mutate(_step_forward, (_CELL, "c_t = f * c_prev + g")), "ch07-lstm-cell"),
         Mistake("lstm_step_forward/forget-on-candidate",
+                "The forget gate multiplies the new candidate instead of the old cell "
+                "(c_t = c_prev + f * i * g): f decides how much of c_prev is kept, "
+                "c_t = f * c_prev + i * g.",
+                mutate(_step_forward, (_CELL, "c_t = c_prev + f * i * g")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/forget-on-both",
                 "The forget gate multiplies the new candidate too (c_t = f * (c_prev + i * g)): "
                 "f scales only the old cell state, c_t = f * c_prev + i * g.",
                 mutate(_step_forward, (_CELL, "c_t = f * (c_prev + i * g)")), "ch07-lstm-cell"),
@@ -204,8 +209,33 @@ STEP_FORWARD = Exercise(
 )
 
 
+_CACHE_HINTS = {
+    "in gates": " gates must be the (B, 4H) array of the activated i, f, g, o side by side, in "
+                "that order: after the sigmoids and the tanh, not the pre-activations a.",
+    "in tanh_c": " tanh_c must be np.tanh(c_t), of the new cell state.",
+}
+_FORWARD_CRASH_HINTS = {
+    "split": " np.split(a, 4) splits the rows (axis 0) by default; the four blocks are blocks of "
+             "columns of a (B, 4H): np.split(a, 4, axis=1), or slices a[:, k*H:(k+1)*H].",
+}
+
+
+def _with_hints(check, hints, kinds=("generic/cache", "generic/crash")):
+    """Run ``check()``; a generic failure whose message contains a key gets the key's hint."""
+    try:
+        check()
+    except CheckFailed as err:
+        if err.mistake_id in kinds:
+            for key, hint in hints.items():
+                if key in str(err):
+                    raise CheckFailed(str(err) + hint, mistake_id=err.mistake_id) from None
+        raise
+
+
 def _check_step_forward(lstm_step_forward, hidden=False, quiet=False):
-    run_check(STEP_FORWARD, _flat_student(lstm_step_forward), hidden, prepare=_flat, quiet=quiet)
+    _with_hints(lambda: run_check(STEP_FORWARD, _flat_student(lstm_step_forward), hidden,
+                                  prepare=_flat, quiet=quiet),
+                {**_CACHE_HINTS, **_FORWARD_CRASH_HINTS})
 
 
 STEP_FORWARD.check_student = lambda fn, hidden: _check_step_forward(fn, hidden, quiet=True)
@@ -462,7 +492,10 @@ def check_forecast_windows(forecast_windows, hidden=False):
     hidden : bool
         Hidden tests: other seeds and sizes, a series with a single window (``M = 1``).
     """
-    run_check(WINDOWS, forecast_windows, hidden)
+    hints = {"same shape": " The last windows' targets run past the end of the series: each "
+                           "window needs horizon values after it, so there are only "
+                           "M = N - window - horizon + 1 windows."}
+    _with_hints(lambda: run_check(WINDOWS, forecast_windows, hidden), hints, ("generic/crash",))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -619,4 +652,19 @@ def check_ch07_questions(answers, hidden=False):
     """
     if isinstance(answers, dict) and answers and all(v is ... for v in answers.values()):
         raise NotImplementedError("Answer the questions: replace each ... by your answer.")
+    if isinstance(answers, dict):
+        for key in ("lstm_parameters", "cell_path_factor", "last_value_3_ahead"):
+            value = answers.get(key)
+            if isinstance(value, str):
+                raise CheckFailed(
+                    f"answers[{key!r}] is the text {value!r}: write the number itself, or an "
+                    "expression that computes it (such as 2 * 3 + 1), without quotes.",
+                    mistake_id="generic/type")
+            if isinstance(value, (list, tuple, np.ndarray)):
+                raise CheckFailed(f"answers[{key!r}] should be one number, not {fmt_shape(value)}.",
+                                  mistake_id="generic/type")
+        letter = answers.get("forget_everything")
+        if isinstance(letter, str) and len(letter.strip()) > 1:
+            raise CheckFailed(f"answers['forget_everything'] is {letter!r}: answer with one "
+                              "letter, 'i', 'f', 'g' or 'o'.", mistake_id="generic/type")
     _check_questions(answers, hidden)
