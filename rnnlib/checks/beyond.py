@@ -42,6 +42,7 @@ _windows = _forecast.forecast_windows
 _last_value = _forecast.last_value_forecast
 _concatenate = np.concatenate
 _arange = np.arange
+_ndarray = np.ndarray
 
 #: The cache lstm_step_forward must return (the reference's LSTMStepCache, field by field).
 STEP_FIELDS = ("x_t", "h_prev", "c_prev", "gates", "tanh_c", "Wx", "Wh")
@@ -88,7 +89,7 @@ def _flat_student(student, name="lstm_step_forward"):
 
     def flat(*args):
         out = student(*args)
-        if isinstance(out, tuple) and len(out) == 3 and all(isinstance(v, np.ndarray) for v in out[:2]):
+        if isinstance(out, tuple) and len(out) == 3 and all(isinstance(v, _ndarray) for v in out[:2]):
             raise CheckFailed(
                 f"{name} returned three values (h_t, c_t, cache); return a pair whose first "
                 "element is the pair of new states: return (h_t, c_t), cache.",
@@ -660,7 +661,7 @@ def check_ch07_questions(answers, hidden=False):
                     f"answers[{key!r}] is the text {value!r}: write the number itself, or an "
                     "expression that computes it (such as 2 * 3 + 1), without quotes.",
                     mistake_id="generic/type")
-            if isinstance(value, (list, tuple, np.ndarray)):
+            if isinstance(value, (list, tuple, _ndarray)):
                 raise CheckFailed(f"answers[{key!r}] should be one number, not {fmt_shape(value)}.",
                                   mistake_id="generic/type")
         letter = answers.get("forget_everything")
