@@ -139,6 +139,8 @@ def lstm_step_backward(dout, cache):
     dout : tuple (dh_t, dc_t) of (B, H) ndarray
         Gradients of the loss with respect to ``h_t`` and ``c_t``.
     cache : LSTMStepCache
+        Or any tuple with its fields in its order, ``(x_t, h_prev, c_prev, gates, tanh_c,
+        Wx, Wh)``.
 
     Returns
     -------
@@ -150,12 +152,13 @@ def lstm_step_backward(dout, cache):
     db : (4H,) ndarray
     """
     dh_t, dc_t = dout
+    x_t, h_prev, c_prev, gates, tanh_c, Wx, Wh = cache
     H = dh_t.shape[1]
-    da, dc_prev = _gates_backward(dh_t, dc_t, cache.gates, cache.c_prev, cache.tanh_c, H)
-    dx_t = da @ cache.Wx
-    dh_prev = da @ cache.Wh
-    dWx = da.T @ cache.x_t
-    dWh = da.T @ cache.h_prev
+    da, dc_prev = _gates_backward(dh_t, dc_t, gates, c_prev, tanh_c, H)
+    dx_t = da @ Wx
+    dh_prev = da @ Wh
+    dWx = da.T @ x_t
+    dWh = da.T @ h_prev
     db = da.sum(axis=0)
     return dx_t, dh_prev, dc_prev, dWx, dWh, db
 

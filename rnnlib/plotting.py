@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_loss_curves", "heatmap", "smooth", "cell_diagram", "plot_norms_vs_lag",
-           "plot_clipping"]
+__all__ = ["plot_loss_curves", "heatmap", "smooth", "cell_diagram", "lstm_cell_diagram",
+           "plot_norms_vs_lag", "plot_clipping"]
 
 
 def smooth(values, beta=0.9):
@@ -222,4 +222,103 @@ def plot_clipping(g, threshold, ax=None, legend=True):
     ax.set_title(f"threshold {threshold:g}", fontsize=10)
     if legend:
         ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
+def lstm_cell_diagram(ax=None):
+    """Draw one LSTM step: the four blocks, the gates' products and the additive cell path.
+
+    The cell state runs along the top, from ``c_{t-1}`` to ``c_t``, through one element-wise
+    product (with the forget gate ``f``) and one sum (with ``i * g``): the *cell path*,
+    highlighted. Below, ``h_{t-1}`` and ``x_t`` feed the four blocks ``f, i, g, o``; the output
+    gate ``o`` scales ``tanh(c_t)`` into ``h_t``.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Circle, FancyBboxPatch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.4), layout="constrained")
+    path_color, wire, gate_color, cand_color = "C1", "0.25", "#dbe9f6", "#fde0c5"
+    r = 0.24  # radius of an operation's circle
+
+    def arrow(x0, y0, x1, y1, color=wire, lw=1.4):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="-|>", color=color, lw=lw, shrinkA=0, shrinkB=0,
+                                    mutation_scale=12))
+
+    def line(xs, ys, color=wire, lw=1.4):
+        ax.plot(xs, ys, color=color, lw=lw, solid_capstyle="round", zorder=1)
+
+    def op(x, y, symbol, color=wire):
+        ax.add_patch(Circle((x, y), r, facecolor="white", edgecolor=color, lw=1.6, zorder=3))
+        ax.text(x, y, symbol, ha="center", va="center", fontsize=13, color=color, zorder=4)
+
+    def block(x, y, fn, name, role, fill, w=0.9, h=0.8):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02",
+                                    facecolor=fill, edgecolor="0.3", lw=1.2, zorder=3))
+        ax.text(x, y + 0.12, f"{fn}  ${name}_t$", ha="center", va="center", fontsize=11, zorder=4)
+        ax.text(x, y - 0.22, role, ha="center", va="center", fontsize=8, color="0.25", zorder=4)
+
+    # The cell's outline.
+    ax.add_patch(FancyBboxPatch((1.0, 0.05), 8.2, 4.6, boxstyle="round,pad=0.05",
+                                facecolor="0.97", edgecolor="0.6", lw=1.0, zorder=0))
+    y_cell, y_bus, y_gate, y_ig, y_out = 4.0, 0.6, 1.75, 3.0, 2.4
+    x_f, x_i, x_g, x_o = 2.6, 4.0, 5.4, 6.8
+    x_add, x_tanh = 4.7, 8.1
+    top = y_gate + 0.4
+    # The cell path: c_{t-1} -> (x f) -> (+ i g) -> c_t.
+    arrow(0.0, y_cell, x_f - r, y_cell, path_color, 3)
+    arrow(x_f + r, y_cell, x_add - r, y_cell, path_color, 3)
+    arrow(x_add + r, y_cell, 10.2, y_cell, path_color, 3)
+    op(x_f, y_cell, "×", path_color)
+    op(x_add, y_cell, "+", path_color)
+    ax.text(0.0, y_cell + 0.18, "$c_{t-1}$", ha="left", va="bottom", fontsize=12)
+    ax.text(10.2, y_cell + 0.18, "$c_t$", ha="right", va="bottom", fontsize=12)
+    ax.text(6.4, y_cell + 0.2, "cell path: one × and one +", ha="center", va="bottom",
+            fontsize=9, color=path_color)
+    # Inputs: h_{t-1} from the left and x_t from below join on one bus.
+    line([0.0, x_o], [y_bus, y_bus])
+    ax.text(0.0, y_bus - 0.12, "$h_{t-1}$", ha="left", va="top", fontsize=12)
+    arrow(1.6, -0.6, 1.6, y_bus - 0.02)
+    ax.text(1.75, -0.55, "$x_t$", ha="left", va="bottom", fontsize=12)
+    ax.plot([1.6], [y_bus], "o", color=wire, ms=4, zorder=2)
+    for x in (x_f, x_i, x_g, x_o):
+        arrow(x, y_bus, x, y_gate - 0.4)
+    block(x_f, y_gate, "σ", "f", "forget gate", gate_color)
+    block(x_i, y_gate, "σ", "i", "input gate", gate_color)
+    block(x_g, y_gate, "tanh", "g", "candidate", cand_color, w=1.1)
+    block(x_o, y_gate, "σ", "o", "output gate", gate_color)
+    # f scales the old cell; i scales the candidate g; their product is added to the cell.
+    arrow(x_f, top, x_f, y_cell - r)
+    op(x_add, y_ig, "×")
+    line([x_i, x_i], [top, y_ig])
+    arrow(x_i, y_ig, x_add - r, y_ig)
+    line([x_g, x_g], [top, y_ig])
+    arrow(x_g, y_ig, x_add + r, y_ig)
+    arrow(x_add, y_ig + r, x_add, y_cell - r)
+    # h_t = o * tanh(c_t).
+    ax.add_patch(FancyBboxPatch((x_tanh - 0.4, 3.2 - 0.2), 0.8, 0.4, boxstyle="round,pad=0.02",
+                                facecolor=cand_color, edgecolor="0.3", lw=1.2, zorder=3))
+    ax.text(x_tanh, 3.2, "tanh", ha="center", va="center", fontsize=10, zorder=4)
+    ax.plot([x_tanh], [y_cell], "o", color=path_color, ms=5, zorder=2)
+    arrow(x_tanh, y_cell, x_tanh, 3.4)
+    arrow(x_tanh, 3.0, x_tanh, y_out + r)
+    op(x_tanh, y_out, "×")
+    line([x_o, x_o], [top, y_out])
+    arrow(x_o, y_out, x_tanh - r, y_out)
+    line([x_tanh, x_tanh], [y_out - r, y_bus - 0.3])
+    arrow(x_tanh, y_bus - 0.3, 10.2, y_bus - 0.3)
+    ax.text(10.2, y_bus - 0.15, "$h_t$", ha="right", va="bottom", fontsize=12)
+    ax.set_xlim(-0.1, 10.3)
+    ax.set_ylim(-0.7, 4.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
     return ax

@@ -55,12 +55,22 @@ def points_after(name, solved_ids):
     return total
 
 
+def is_manually_graded(cell):
+    """A manually graded answer (nbgrader: grade and solution): a written answer, not a test."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade") and meta.get("solution"))
+
+
+def is_test_cell(cell):
+    """An autograded test cell: graded, not a solution, code that calls a checker."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade") and not meta.get("solution"))
+
+
 def max_points(name):
-    """Points of the autograded test cells (manually graded answers, graded *and* solution
-    cells, are scored by an instructor, not by autograding)."""
+    """Points the autograder can award (manually graded answers are scored by an instructor)."""
     nb = load(ROOT / "exercises" / name / f"{name}.ipynb")
-    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb["cells"]
-               if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution"))
+    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb["cells"] if is_test_cell(c))
 
 
 def student_notebook(name, solved_ids):

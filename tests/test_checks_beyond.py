@@ -46,7 +46,9 @@ def make_lstm(mode="good"):
         h = o * (c if mode == "no_tanh" else np.tanh(c))
         if mode == "swap":
             return (c, h), None
-        return (h, c), None
+        # The exercise prescribes the cache: (x_t, h_prev, c_prev, gates, tanh(c_t), Wx, Wh).
+        gates = np.concatenate([i, f, g, o], axis=1)
+        return (h, c), (x_t, h_prev, c_prev, gates, np.tanh(c), Wx, Wh)
     return lstm_step_forward
 
 
@@ -149,3 +151,99 @@ def test_forecast_windows_docstring_example():
     np.testing.assert_array_equal(x[:, :, 0], [[0, 1], [1, 2], [2, 3]])
     np.testing.assert_array_equal(y, [[3], [4]])
     np.testing.assert_array_equal(last_value_forecast(x, 2), [[2, 2], [3, 3]])
+
+
+def test_lstm_step_forward_returning_three_values_is_told_the_structure():
+    good = make_lstm()
+
+    def flat(*args):
+        (h, c), cache = good(*args)
+        return h, c, cache
+    _fails(check_lstm_step_forward, flat, words=["three values", "return (h_t, c_t), cache"])
+
+
+def test_lstm_step_forward_with_a_wrong_cache_is_told_which_field():
+    good = make_lstm()
+
+    def wrong_cache(*args):
+        (h, c), cache = good(*args)
+        x_t, h_prev, c_prev, gates, tanh_c, Wx, Wh = cache
+        return (h, c), (x_t, h_prev, c_prev, gates, c, Wx, Wh)  # c_t where tanh(c_t) belongs
+    _fails(check_lstm_step_forward, wrong_cache, words=["cache", "tanh_c"])
+
+
+def test_lstm_step_backward_passes_with_its_gradient_check(capsys):
+    fwd, bwd = make_lstm(), unguarded(lstm_step_backward)
+    check_lstm_step_backward(fwd, bwd)
+    check_lstm_step_backward(fwd, bwd, hidden=True)
+    out = capsys.readouterr().out
+    assert "all checks passed" in out and "gradient check" in out
+
+
+def test_lstm_step_backward_blames_a_wrong_forward_first():
+    bwd = unguarded(lstm_step_backward)
+    with pytest.raises(CheckFailed) as err:
+        check_lstm_step_backward(make_lstm("no_forget"), bwd)
+    assert "fix lstm_step_forward first" in str(err.value).lower()
+    assert err.value.mistake_id == "lstm_step_forward/no-forget"  # the forward's own mistake
+
+
+def test_lstm_step_backward_missing_the_forget_gate_on_the_cell_path_is_named():
+    bwd = unguarded(lstm_step_backward)
+
+    def no_f(dout, cache):
+        grads = list(bwd(dout, cache))
+        f = cache[3][:, cache[1].shape[1]:2 * cache[1].shape[1]]
+        grads[2] = grads[2] / f  # dc_prev = dc instead of dc * f
+        return tuple(grads)
+    with pytest.raises(CheckFailed) as err:
+        check_lstm_step_backward(make_lstm(), no_f)
+    assert err.value.mistake_id == "lstm_step_backward/dc-prev-missing-f"
+    assert "dc_prev = dc * f" in str(err.value)
+
+
+def test_untouched_backward_and_questions_raise_not_implemented():
+    from rnnlib.checks import check_ch07_questions
+
+    def f(*args, **kwargs):
+        raise NotImplementedError()
+    with pytest.raises(NotImplementedError):
+        check_lstm_step_backward(make_lstm(), f)
+    with pytest.raises(NotImplementedError):
+        check_ch07_questions({"lstm_parameters": ..., "forget_everything": ...,
+                              "cell_path_factor": ..., "last_value_3_ahead": ...})
+
+
+def test_ch07_questions_name_the_misconception(capsys):
+    from rnnlib.checks import check_ch07_questions
+
+    right = {"lstm_parameters": 384, "forget_everything": "f", "cell_path_factor": 0.9 ** 50,
+             "last_value_3_ahead": 0.4}
+    check_ch07_questions(right)
+    assert "all answers are right" in capsys.readouterr().out
+    with pytest.raises(CheckFailed) as err:
+        check_ch07_questions({**right, "lstm_parameters": 96})
+    assert err.value.mistake_id == "ch07_questions/lstm-parameters-one-block"
+    with pytest.raises(CheckFailed) as err:
+        check_ch07_questions({**right, "forget_everything": "o"})
+    assert "hides the cell" in str(err.value)
+
+
+def test_a_cache_holding_pre_activations_is_told_what_gates_must_hold():
+    good = make_lstm()
+
+    def pre_activations(x_t, h_prev, c_prev, Wx, Wh, b):
+        (h, c), cache = good(x_t, h_prev, c_prev, Wx, Wh, b)
+        a = x_t @ Wx.T + h_prev @ Wh.T + b
+        return (h, c), cache[:3] + (a,) + cache[4:]
+    _fails(check_lstm_step_forward, pre_activations, words=["in gates", "not the pre-activations"])
+
+
+def test_answers_of_the_wrong_kind_are_told_so():
+    from rnnlib.checks import check_ch07_questions
+
+    right = {"lstm_parameters": 384, "forget_everything": "f", "cell_path_factor": 0.9 ** 50,
+             "last_value_3_ahead": 0.4}
+    _fails(check_ch07_questions, {**right, "cell_path_factor": "0.9 ** 50"}, words=["without quotes"])
+    _fails(check_ch07_questions, {**right, "last_value_3_ahead": [0.4] * 3}, words=["one number"])
+    _fails(check_ch07_questions, {**right, "forget_everything": "forget"}, words=["one letter"])

@@ -10,7 +10,7 @@ import yaml
 
 from scripts import release
 from tests.conftest import ROOT
-from tests.nbtools import assignments, load, max_points, nbgrader_meta
+from tests.nbtools import assignments, is_manually_graded, is_test_cell, load, max_points, nbgrader_meta
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +117,7 @@ def test_every_chapter_has_an_assignment_and_a_toc_entry():
 @pytest.mark.parametrize("name", assignments())
 def test_assignment_has_graded_exercises_with_visible_and_hidden_tests(name):
     nb = load(ROOT / "solutions" / name / f"{name}.ipynb")
-    # Autograded test cells; a cell that is graded *and* a solution is a manually graded answer.
-    graded = [c for c in nb["cells"] if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
+    graded = [c for c in nb["cells"] if is_test_cell(c)]
     solutions = [c for c in nb["cells"] if nbgrader_meta(c).get("solution")]
     assert len(solutions) >= 3 and len(graded) >= 3, "fewer than three graded exercises"
     for cell in graded:
@@ -137,3 +136,16 @@ def test_student_notebook_has_no_solution_no_hidden_tests_no_outputs(name):
         assert marker not in text
     nb = load(ROOT / "exercises" / name / f"{name}.ipynb")
     assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("name", assignments())
+def test_manually_graded_answers_are_markdown_with_points_and_a_model_answer(name):
+    source = load(ROOT / "solutions" / name / f"{name}.ipynb")
+    student = load(ROOT / "exercises" / name / f"{name}.ipynb")
+    for cell in [c for c in source["cells"] if is_manually_graded(c)]:
+        gid = nbgrader_meta(cell)["grade_id"]
+        assert cell["cell_type"] == "markdown", f"{gid}: a written answer is a markdown cell"
+        assert nbgrader_meta(cell).get("points", 0) > 0, f"{gid} has no points"
+        assert "BEGIN SOLUTION" in "".join(cell["source"]), f"{gid} has no model answer for graders"
+        released = [c for c in student["cells"] if nbgrader_meta(c).get("grade_id") == gid]
+        assert released and "".join(released[0]["source"]).strip() == "YOUR ANSWER HERE"

@@ -152,7 +152,9 @@ def call_student(fn, *args, name=None, allow=(), copy_args=True, **kwargs):
         args = [a.copy() if isinstance(a, _ndarray) else a for a in args]
     try:
         return call_blocked(fn, *args, allow=allow, **kwargs)
-    except NotImplementedError:
+    except (NotImplementedError, CheckFailed):
+        # CheckFailed: a checker's own wrapper around the student's functions (a backward
+        # given the cache of the student's forward) said what is wrong; not a crash.
         raise
     except ReferenceUsedError as err:
         raise CheckFailed(f"{name}: {err}", mistake_id="generic/calls-reference") from None

@@ -1,242 +1,671 @@
-"""Checkers for chapter 7, beyond the vanilla RNN: the LSTM step, forecasting windows and the
-"last value" baseline.
+"""Checkers for chapter 7, beyond the vanilla RNN: the LSTM step (forward and backward),
+forecasting windows, the "last value" baseline, and the chapter's conceptual questions.
 
-The LSTM step is diagnosed like the RNN step: when it is wrong, try the classic mistakes (the
-gates read in another order, a sigmoid where the candidate needs tanh, ``h = o * c`` without
-the tanh, a cell state that forgets ``c_prev``) and name the one that matches.
+Each graded function is an :class:`~rnnlib.checks._engine.Exercise` whose catalogue of known
+mistakes is built from the references in :mod:`rnnlib.lstm` and :mod:`rnnlib.forecast`: one
+edit of the reference's source (:func:`~rnnlib.checks._engine.mutate`), or the reference with
+one input or output changed (the gates' blocks read in another order is the reference run on
+weights whose blocks are permuted). The engine runs the cases and names the mistake that a
+wrong answer matches.
+
+The LSTM step returns ``((h_t, c_t), cache)``: the checks flatten it to ``(h_t, c_t, cache)``
+(after telling a student who returned another structure what is expected), so that ``h_t``
+and ``c_t`` are compared and diagnosed separately. The backward is checked on the cache of
+the student's own forward, after the forward itself (a wrong forward is named as such, not
+blamed on the backward) and its cache (the layout is prescribed); a right backward is then
+also gradient-checked against central differences of the student's own forward.
 """
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 
 from rnnlib import forecast as _forecast
 from rnnlib import lstm as _lstm
-from rnnlib.checks._core import (
-    CheckFailed,
-    call_student,
-    case_seeds,
-    close,
-    fmt_shape,
-    require_array,
-    require_close,
-)
+from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape
+from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_backward_check, run_check
+from rnnlib.checks._questions import Question, Wrong, question_set
+from rnnlib.gradcheck import check_backward as _check_backward
 
 __all__ = [
     "check_lstm_step_forward",
     "check_lstm_step_backward",
     "check_forecast_windows",
     "check_last_value_forecast",
+    "check_ch07_questions",
 ]
 
 _step_forward = _lstm.lstm_step_forward
 _step_backward = _lstm.lstm_step_backward
+_gates_backward = _lstm._gates_backward
+_activate = _lstm._activate
 _windows = _forecast.forecast_windows
 _last_value = _forecast.last_value_forecast
-_tanh = np.tanh
+_concatenate = np.concatenate
+_arange = np.arange
 _ndarray = np.ndarray
-_GATES = ("i", "f", "g", "o")
+
+#: The cache lstm_step_forward must return (the reference's LSTMStepCache, field by field).
+STEP_FIELDS = ("x_t", "h_prev", "c_prev", "gates", "tanh_c", "Wx", "Wh")
+_STEP_ARGS = ("x_t", "h_prev", "c_prev", "Wx", "Wh", "b")
 
 
-def _sigmoid(z):
-    return 0.5 * (1.0 + _tanh(0.5 * z))
+# ---------------------------------------------------------------------------------------------
+# Cases. B, D, H differ and 4H never equals D, so that a swapped axis is a shape error, not a
+# silent bug; one case per set has D = H, where Wx and Wh have one shape (so that multiplying
+# the input by Wh runs instead of crashing). Hidden cases add B = 1.
 
 
-def _step_inputs(rng, B, D, H):
-    return (
-        rng.standard_normal((B, D)),
-        rng.standard_normal((B, H)),
-        rng.standard_normal((B, H)),
-        rng.standard_normal((4 * H, D)) * 0.6,
-        rng.standard_normal((4 * H, H)) * 0.6,
-        rng.standard_normal(4 * H) * 0.6,
-    )
+def _step_case(seed, B, D, H, with_dout=False):
+    rng = np.random.default_rng(seed)
+    args = (rng.standard_normal((B, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H)),
+            rng.standard_normal((4 * H, D)) * 0.6, rng.standard_normal((4 * H, H)) * 0.6,
+            rng.standard_normal(4 * H) * 0.6)
+    if with_dout:
+        args = args + ((rng.standard_normal((B, H)), rng.standard_normal((B, H))),)
+    return Case(f"seed {seed}, B={B}, D={D}, H={H}", args, {}, {"B": B})
 
 
-def _student_states(fn, args, context):
-    out = call_student(fn, *args)
-    ok = (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], tuple)
-          and len(out[0]) == 2)
-    if not ok:
-        raise CheckFailed(
-            f"{fn.__name__} should return ((h_t, c_t), cache), a pair whose first element is "
-            f"the pair of new states; it returned {fmt_shape(out)}.{context}"
-        )
-    return out[0], out[1]
+def _step_cases(hidden, with_dout=False):
+    shapes = [(1, 3, 4), (5, 2, 6), (4, 4, 4)] if hidden else [(3, 4, 5), (2, 6, 3), (3, 4, 4)]
+    return [_step_case(seed, *s, with_dout=with_dout) for seed in case_seeds(hidden) for s in shapes]
 
 
-def _manual_step(x, h, c, Wx, Wh, b, *, order=(0, 1, 2, 3), g_act=_tanh, gate_act=_sigmoid,
-                 tanh_c=True, forget=True):
-    H = h.shape[1]
-    a = x @ Wx.T + h @ Wh.T + b
-    blocks = [a[:, k * H:(k + 1) * H] for k in range(4)]
-    ai, af, ag, ao = (blocks[k] for k in order)
-    i, f, g, o = gate_act(ai), gate_act(af), g_act(ag), gate_act(ao)
-    c_t = (f * c if forget else 0.0) + i * g
-    h_t = o * (_tanh(c_t) if tanh_c else c_t)
-    return h_t, c_t
+# ---------------------------------------------------------------------------------------------
+# lstm_step_forward: ((h_t, c_t), cache), compared as h_t and c_t
 
 
-def _diagnose_lstm(h, c, args):
-    x, h_prev, c_prev, Wx, Wh, b = args
-    for order in itertools.permutations(range(4)):
-        if order == (0, 1, 2, 3):
-            continue
-        hh, cc = _manual_step(*args, order=order)
-        if close(h, hh) and close(c, cc):
-            names = ", ".join(_GATES[k] for k in order)
-            return (f"Your gates read the blocks of Wx, Wh and b in another order. Rows [0:H] "
-                    f"belong to i, [H:2H] to f, [2H:3H] to g and [3H:4H] to o (PyTorch's "
-                    f"order); you use the blocks of ({names}) for (i, f, g, o).")
-    if close(c, _manual_step(*args, g_act=_sigmoid)[1]):
-        return "The candidate g uses a sigmoid: g = tanh(...), only the three gates use sigmoid."
-    if close(c, _manual_step(*args, gate_act=_tanh)[1]):
-        return "The gates use tanh: i, f and o are sigmoids (numbers between 0 and 1)."
-    if close(c, _manual_step(*args, forget=False)[1]):
-        return "c_t ignores c_prev: the cell keeps f * c_prev and adds i * g."
-    hh, cc = _manual_step(*args)
-    if close(c, cc):
-        if close(h, _manual_step(*args, tanh_c=False)[0]):
-            return "c_t is right but h_t = o * c_t: squash the cell first, h_t = o * tanh(c_t)."
-        if close(h, _tanh(cc)):
-            return "c_t is right but h_t lacks the output gate: h_t = o * tanh(c_t)."
-        return "c_t is right but h_t is not: h_t = o * tanh(c_t)."
-    if close(h, cc) and close(c, hh):
-        return "h_t and c_t are swapped: return ((h_t, c_t), cache)."
-    return ("Compute the four pre-activations in one product, a = x_t @ Wx.T + h_prev @ Wh.T + b "
-            "(shape (B, 4H)), then split it into i, f, g, o in that order.")
+def _flat(fn):
+    """``fn`` returning ``((h_t, c_t), cache)``, seen as returning ``(h_t, c_t, cache)``."""
+
+    def flat(*args):
+        (h_t, c_t), cache = fn(*args)
+        return h_t, c_t, cache
+
+    return flat
+
+
+def _flat_student(student, name="lstm_step_forward"):
+    """The student's step, flattened after checking that it returns ((h_t, c_t), cache)."""
+
+    def flat(*args):
+        out = student(*args)
+        if isinstance(out, tuple) and len(out) == 3 and all(isinstance(v, _ndarray) for v in out[:2]):
+            raise CheckFailed(
+                f"{name} returned three values (h_t, c_t, cache); return a pair whose first "
+                "element is the pair of new states: return (h_t, c_t), cache.",
+                mistake_id="generic/returns")
+        if not (isinstance(out, (tuple, list)) and len(out) == 2
+                and isinstance(out[0], (tuple, list)) and len(out[0]) == 2):
+            raise CheckFailed(
+                f"{name} should return ((h_t, c_t), cache): a pair whose first element is the "
+                f"pair of new states; it returned {_structure(out)}.",
+                mistake_id="generic/returns")
+        return out[0][0], out[0][1], out[1]
+
+    return flat
+
+
+def _structure(value):
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_structure(v) if isinstance(v, (tuple, list)) else fmt_shape(v)
+                               for v in value) + ")"
+    return fmt_shape(value)
+
+
+def _blocks_read_as(order, name):
+    """The step of a student whose gates (i, f, g, o) read the weight blocks ``order``."""
+
+    def variant(x_t, h_prev, c_prev, Wx, Wh, b):
+        H = h_prev.shape[1]
+        rows = _concatenate([_arange(k * H, (k + 1) * H) for k in order])
+        return _step_forward(x_t, h_prev, c_prev, Wx[rows], Wh[rows], b[rows])
+
+    variant.__name__ = name
+    return variant
+
+
+def _states_swapped(*args):
+    (h_t, c_t), cache = _step_forward(*args)
+    return (c_t, h_t), cache
+
+
+_ACT_G = "a[:, 2 * H: 3 * H] = np.tanh(a[:, 2 * H: 3 * H])  # g"
+_ACT_IF = "a[:, : 2 * H] = sigmoid(a[:, : 2 * H])  # i, f"
+_ACT_O = "a[:, 3 * H:] = sigmoid(a[:, 3 * H:])  # o"
+_CELL = "c_t = f * c_prev + i * g"
+_SQUASH = "tanh_c = np.tanh(c_t)"
+_OUT = "h_t = o * tanh_c"
+_PRE = "x_t @ Wx.T + h_prev @ Wh.T + b"
+
+STEP_FORWARD = Exercise(
+    name="lstm_step_forward",
+    reference=_step_forward,
+    cases=_step_cases,
+    returns=("h_t", "c_t", "cache"),
+    compare=("h_t", "c_t"),
+    cache_fields=STEP_FIELDS,
+    arg_names=_STEP_ARGS,
+    section="ch07-lstm-cell",
+    mistakes=[
+        Mistake("lstm_step_forward/gate-order-ifog",
+                "Your gates read the blocks of Wx, Wh and b in another order, i, f, o, g "
+                "(CS231n's order): this course stacks them as PyTorch does, i, f, g, o. Rows [2H:3H] "
+                "belong to the candidate g, rows [3H:4H] to the output gate o.",
+                _blocks_read_as((0, 1, 3, 2), "gate_order_ifog"), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/input-forget-swapped",
+                "Your input and forget gates are swapped: rows [0:H] of Wx, Wh and b belong to "
+                "the input gate i and rows [H:2H] to the forget gate f, and the cell update is "
+                "c_t = f * c_prev + i * g (f keeps the old cell, i scales the candidate).",
+                _blocks_read_as((1, 0, 2, 3), "input_forget_swapped"), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/candidate-sigmoid",
+                "The candidate g uses a sigmoid: g = tanh(a_g), which ranges over (-1, 1) so "
+                "that the cell can be written down as well as up; only the three gates i, f, o "
+                "are sigmoids.",
+                mutate(_step_forward, (_ACT_G, "a[:, 2 * H: 3 * H] = sigmoid(a[:, 2 * H: 3 * H])"),
+                       inner=_activate), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/gates-tanh",
+                "The gates i, f and o use tanh: a gate is a sigmoid, a number between 0 and 1 "
+                "that says how much to let through (tanh is for the candidate g only).",
+                mutate(_step_forward, (_ACT_IF, "a[:, : 2 * H] = np.tanh(a[:, : 2 * H])"),
+                       (_ACT_O, "a[:, 3 * H:] = np.tanh(a[:, 3 * H:])"), inner=_activate),
+                "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/no-input-gate",
+                "c_t adds the candidate without the input gate (c_t = f * c_prev + g): the input "
+                "gate decides how much of g is written, c_t = f * c_prev + i * g.",
+                mutate(_step_forward, (_CELL, "c_t = f * c_prev + g")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/forget-on-candidate",
+                "The forget gate multiplies the new candidate instead of the old cell "
+                "(c_t = c_prev + f * i * g): f decides how much of c_prev is kept, "
+                "c_t = f * c_prev + i * g.",
+                mutate(_step_forward, (_CELL, "c_t = c_prev + f * i * g")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/forget-on-both",
+                "The forget gate multiplies the new candidate too (c_t = f * (c_prev + i * g)): "
+                "f scales only the old cell state, c_t = f * c_prev + i * g.",
+                mutate(_step_forward, (_CELL, "c_t = f * (c_prev + i * g)")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/no-forget",
+                "c_t ignores c_prev (c_t = i * g): the cell keeps f * c_prev and adds i * g. "
+                "Without the old cell the LSTM has no memory path.",
+                mutate(_step_forward, (_CELL, "c_t = i * g")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/no-tanh-on-c",
+                "c_t is right but h_t = o * c_t: squash the cell first, h_t = o * tanh(c_t).",
+                mutate(_step_forward, (_OUT, "h_t = o * c_t")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/no-output-gate",
+                "c_t is right but h_t = tanh(c_t), without the output gate: h_t = o * tanh(c_t).",
+                mutate(_step_forward, (_OUT, "h_t = tanh_c")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/h-from-c-prev",
+                "h_t is computed from the previous cell state, o * tanh(c_prev): update the cell "
+                "first, then h_t = o * tanh(c_t) with the new c_t.",
+                mutate(_step_forward, (_SQUASH, "tanh_c = np.tanh(c_prev)")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/no-bias",
+                "The pre-activations ignore the bias b: a = x_t @ Wx.T + h_prev @ Wh.T + b.",
+                mutate(_step_forward, (_PRE, "x_t @ Wx.T + h_prev @ Wh.T")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/weights-swapped",
+                "The input is multiplied by Wh and the previous state by Wx: x_t goes with Wx "
+                "(shape (4H, D)), h_prev with Wh (shape (4H, H)).",
+                mutate(_step_forward, (_PRE, "x_t @ Wh.T + h_prev @ Wx.T + b")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/states-swapped",
+                "h_t and c_t are swapped: return ((h_t, c_t), cache), the hidden state first.",
+                _states_swapped, "ch07-lstm-cell"),
+    ],
+)
+
+
+_CACHE_HINTS = {
+    "in gates": " gates must be the (B, 4H) array of the activated i, f, g, o side by side, in "
+                "that order: after the sigmoids and the tanh, not the pre-activations a.",
+    "in tanh_c": " tanh_c must be np.tanh(c_t), of the new cell state.",
+}
+_FORWARD_CRASH_HINTS = {
+    "split": " np.split(a, 4) splits the rows (axis 0) by default; the four blocks are blocks of "
+             "columns of a (B, 4H): np.split(a, 4, axis=1), or slices a[:, k*H:(k+1)*H].",
+}
+
+
+def _with_hints(check, hints, kinds=("generic/cache", "generic/crash")):
+    """Run ``check()``; a generic failure whose message contains a key gets the key's hint."""
+    try:
+        check()
+    except CheckFailed as err:
+        if err.mistake_id in kinds:
+            for key, hint in hints.items():
+                if key in str(err):
+                    raise CheckFailed(str(err) + hint, mistake_id=err.mistake_id) from None
+        raise
+
+
+def _check_step_forward(lstm_step_forward, hidden=False, quiet=False):
+    _with_hints(lambda: run_check(STEP_FORWARD, _flat_student(lstm_step_forward), hidden,
+                                  prepare=_flat, quiet=quiet),
+                {**_CACHE_HINTS, **_FORWARD_CRASH_HINTS})
+
+
+STEP_FORWARD.check_student = lambda fn, hidden: _check_step_forward(fn, hidden, quiet=True)
 
 
 def check_lstm_step_forward(lstm_step_forward, hidden=False):
     """Check ``lstm_step_forward(x_t, h_prev, c_prev, Wx, Wh, b) -> ((h_t, c_t), cache)``.
 
-    Gates stacked in the order ``i, f, g, o``: ``Wx (4H, D)``, ``Wh (4H, H)``, ``b (4H,)``.
+    Gates stacked in the order ``i, f, g, o``: ``Wx (4H, D)``, ``Wh (4H, H)``, ``b (4H,)``;
+    ``cache = (x_t, h_prev, c_prev, gates, tanh_c, Wx, Wh)`` with ``gates (B, 4H)`` the
+    activated ``i, f, g, o`` side by side and ``tanh_c = tanh(c_t)``.
+
+    Parameters
+    ----------
+    lstm_step_forward : callable
+        The student's function.
+    hidden : bool
+        Hidden tests: other seeds, ``B = 1``.
     """
-    shapes = [(1, 3, 4), (5, 2, 6), (3, 3, 3)] if hidden else [(3, 4, 5), (2, 6, 3)]
-    for seed in case_seeds(hidden):
-        for B, D, H in shapes:
-            rng = np.random.default_rng(seed)
-            args = _step_inputs(rng, B, D, H)
-            (h_want, c_want), _ = _step_forward(*args)
-            context = f" (seed {seed}, B={B}, D={D}, H={H})"
-            (h, c), _ = _student_states(lstm_step_forward, args, context)
-            require_array(h, (B, H), f"h_t{context}")
-            require_array(c, (B, H), f"c_t{context}")
-            if close(h, h_want) and close(c, c_want):
-                continue
-            raise CheckFailed(f"lstm_step_forward gives wrong states{context}. "
-                              + _diagnose_lstm(h, c, args))
-    print("lstm_step_forward: all checks passed.")
+    _check_step_forward(lstm_step_forward, hidden)
 
 
-_GRAD_NAMES = ("dx_t", "dh_prev", "dc_prev", "dWx", "dWh", "db")
+# ---------------------------------------------------------------------------------------------
+# lstm_step_backward, checked on the cache of the student's own forward
+
+_TOTAL_DC = "dc = dc + dh * o * (1.0 - tanh_c**2)"
+_DI = "da[:, :H] = dc * g * i * (1.0 - i)"
+_DF = "da[:, H:2 * H] = dc * c_prev * f * (1.0 - f)"
+_DG = "da[:, 2 * H:3 * H] = dc * i * (1.0 - g**2)"
+_DO = "da[:, 3 * H:] = dh * tanh_c * o * (1.0 - o)"
+_CARRY = "return da, dc * f"
+_C_T = "(f * c_prev + i * g)"  # c_t, which the cache does not hold
+
+
+def _in_gates(*edits):
+    return mutate(_step_backward, *edits, inner=_gates_backward)
+
+
+STEP_BACKWARD = Exercise(
+    name="lstm_step_backward",
+    reference=_step_backward,
+    forward=_step_forward,
+    cache_fields=STEP_FIELDS,
+    arg_names=_STEP_ARGS + ("dout",),
+    cases=lambda hidden: _step_cases(hidden, with_dout=True),
+    returns=("dx_t", "dh_prev", "dc_prev", "dWx", "dWh", "db"),
+    section="ch07-lstm-backward",
+    mistakes=[
+        Mistake("lstm_step_backward/dc-prev-missing-f",
+                "dc_prev is the gradient on c_t itself: the cell path multiplies by the forget "
+                "gate on its way back, because c_t = f * c_prev + ..., so dc_prev = dc * f "
+                "(with dc the total gradient on c_t).",
+                _in_gates((_CARRY, "return da, dc")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/dc-prev-skips-h-path",
+                "dc_prev carries only the upstream dc_t (dc_prev = dc_t * f): c_t also reaches "
+                "the loss through h_t = o * tanh(c_t). Add that path first, dc = dc_t + dh_t * o "
+                "* (1 - tanh(c_t)**2), and use this total dc everywhere, dc_prev = dc * f.",
+                _in_gates((_TOTAL_DC, "dc_in = dc\n    " + _TOTAL_DC), (_CARRY, "return da, dc_in * f")),
+                "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/ignores-dc-t",
+                "The gradients ignore the upstream dc_t: c_t reaches the loss both through h_t "
+                "and directly (through the next step's cell), so the total gradient on c_t is "
+                "dc_t plus what comes through h_t.",
+                _in_gates((_TOTAL_DC, "dc = dh * o * (1.0 - tanh_c**2)")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/no-tanh-derivative-on-c",
+                "The gradient from h_t to c_t misses tanh's derivative: h_t = o * tanh(c_t), so "
+                "c_t receives dh_t * o * (1 - tanh(c_t)**2), not dh_t * o.",
+                _in_gates((_TOTAL_DC, "dc = dc + dh * o")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/one-minus-tanh-c",
+                "tanh's derivative at c_t is written 1 - tanh(c_t): it is 1 - tanh(c_t)**2 "
+                "(squared).",
+                _in_gates((_TOTAL_DC, "dc = dc + dh * o * (1.0 - tanh_c)")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/do-uses-c",
+                "The output gate's gradient uses c_t where tanh(c_t) belongs: h_t = o * tanh(c_t), "
+                "so the gradient on o is dh_t * tanh(c_t).",
+                _in_gates((_DO, f"da[:, 3 * H:] = dh * {_C_T} * o * (1.0 - o)")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/do-uses-dc",
+                "The output gate's gradient uses the gradient on the cell: o only touches h_t = "
+                "o * tanh(c_t), so its gradient is dh_t * tanh(c_t) (dh_t, not dc).",
+                _in_gates((_DO, "da[:, 3 * H:] = dc * tanh_c * o * (1.0 - o)")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/df-uses-c-t",
+                "The forget gate's gradient uses the new cell c_t: f multiplies the previous "
+                "cell (c_t = f * c_prev + i * g), so the gradient on f is dc * c_prev.",
+                _in_gates((_DF, f"da[:, H:2 * H] = dc * {_C_T} * f * (1.0 - f)")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/sigmoid-derivative-as-tanh",
+                "The gates' derivatives are written 1 - s**2, tanh's: a sigmoid s has the "
+                "derivative s * (1 - s).",
+                _in_gates((_DI, "da[:, :H] = dc * g * (1.0 - i**2)"),
+                          (_DF, "da[:, H:2 * H] = dc * c_prev * (1.0 - f**2)"),
+                          (_DO, "da[:, 3 * H:] = dh * tanh_c * (1.0 - o**2)")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/no-gate-derivatives",
+                "The gradients skip the sigmoids' derivatives: da for the gates i, f and o must "
+                "be multiplied by s * (1 - s), the slope of the sigmoid s that made the gate.",
+                _in_gates((_DI, "da[:, :H] = dc * g"), (_DF, "da[:, H:2 * H] = dc * c_prev"),
+                          (_DO, "da[:, 3 * H:] = dh * tanh_c")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/no-candidate-derivative",
+                "The candidate's gradient skips tanh's derivative: g = tanh(a_g), so its "
+                "pre-activation receives dc * i * (1 - g**2).",
+                _in_gates((_DG, "da[:, 2 * H:3 * H] = dc * i")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/blocks-in-wrong-order",
+                "The gradients of the four pre-activations are stacked in the order i, f, o, g: "
+                "stack da in the forward's order, i, f, g, o, so that da @ Wx and da.T @ x_t "
+                "line up with Wx's blocks.",
+                _in_gates((_DG, "da[:, 3 * H:] = dc * i * (1.0 - g**2)"),
+                          (_DO, "da[:, 2 * H:3 * H] = dh * tanh_c * o * (1.0 - o)")),
+                "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/dwh-uses-h-t",
+                "dWh uses h_t where h_prev belongs: the recurrent weights multiply the previous "
+                "state, so dWh = da.T @ h_prev.",
+                mutate(_step_backward, ("dWh = da.T @ h_prev", "dWh = da.T @ (gates[:, 3 * H:] * tanh_c)")),
+                "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/dwx-transposed",
+                "dWx is the transpose of the right answer: a gradient has the shape of what it "
+                "differentiates, Wx's (4H, D), so dWx = da.T @ x_t.",
+                mutate(_step_backward, ("dWx = da.T @ x_t", "dWx = x_t.T @ da")),
+                "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/db-mean",
+                "db is the mean of da over the batch: the bias is shared by every example, so "
+                "its gradient is the sum, da.sum(axis=0).",
+                mutate(_step_backward, ("db = da.sum(axis=0)", "db = da.mean(axis=0)")),
+                "ch07-lstm-backward"),
+    ],
+)
+
+
+def _given_forward(*args):
+    # The reference step handed to a variant checked as a student's backward (rnnlib code
+    # calling the reference, so the guard lets it run).
+    out, cache = _step_forward(*args)
+    return out, tuple(cache)
+
+
+def _check_step_backward(lstm_step_forward, lstm_step_backward, hidden=False, quiet=False):
+    # The backward reads the forward's cache: a wrong forward is named first, as what it is,
+    # rather than as a cache that "holds wrong values".
+    try:
+        _check_step_forward(lstm_step_forward, hidden, quiet=True)
+    except CheckFailed as err:
+        raise CheckFailed(f"lstm_step_backward reads the cache of your lstm_step_forward, which "
+                          f"is not right yet. Fix lstm_step_forward first: {err}",
+                          mistake_id=err.mistake_id) from None
+    run_backward_check(STEP_BACKWARD, lstm_step_forward, lstm_step_backward, hidden, quiet=True)
+    # The gradients equal the reference's; say so with the course's own evidence too: the
+    # student's backward against central differences of the student's own forward.
+    args = _step_cases(hidden)[0].args
+
+    def gradient_check():
+        return _check_backward(lstm_step_forward, lstm_step_backward, args, rng=1)
+
+    errors = call_student(gradient_check, name="lstm_step_backward")
+    worst = max(errors, key=errors.get)
+    if errors[worst] >= 1e-7:
+        raise CheckFailed(
+            f"lstm_step_backward matches the reference, but the gradient check against central "
+            f"differences of your lstm_step_forward fails for {worst} (relative error "
+            f"{errors[worst]:.1e}): does your forward change its inputs or keep state between "
+            "calls?", mistake_id="generic/gradcheck")
+    if not quiet:
+        print(f"lstm_step_backward: all checks passed (gradient check against central "
+              f"differences of your forward: largest relative error {errors[worst]:.1e}).")
+
+
+STEP_BACKWARD.check_student = lambda fn, hidden: _check_step_backward(_given_forward, fn, hidden, quiet=True)
 
 
 def check_lstm_step_backward(lstm_step_forward, lstm_step_backward, hidden=False):
     """Check ``lstm_step_backward((dh_t, dc_t), cache) -> (dx_t, dh_prev, dc_prev, dWx, dWh, db)``.
 
-    The student's forward makes the cache their backward reads; its results are compared with
-    the reference gradients (which pass rnnlib's gradient check).
+    The student's forward makes the cache their backward reads (it must be the prescribed
+    ``(x_t, h_prev, c_prev, gates, tanh_c, Wx, Wh)``) and is checked first; the gradients are
+    compared with the reference's, and a right backward is then gradient-checked against
+    central differences of the student's forward.
     """
-    shapes = [(1, 3, 4), (4, 2, 3)] if hidden else [(3, 4, 5)]
-    for seed in case_seeds(hidden):
-        for B, D, H in shapes:
-            rng = np.random.default_rng(seed)
-            args = _step_inputs(rng, B, D, H)
-            dh, dc = rng.standard_normal((B, H)), rng.standard_normal((B, H))
-            _, ref_cache = _step_forward(*args)
-            want = _step_backward((dh, dc), ref_cache)
-            context = f" (seed {seed}, B={B}, D={D}, H={H})"
-            _, cache = _student_states(lstm_step_forward, args, context)
-            got = call_student(lstm_step_backward, (dh, dc), cache)
-            if not (isinstance(got, tuple) and len(got) == 6):
-                raise CheckFailed(
-                    f"lstm_step_backward should return 6 gradients ({', '.join(_GRAD_NAMES)}), "
-                    f"but it returned {fmt_shape(got)}.{context}"
-                )
-            for name, g, w in zip(_GRAD_NAMES, got, want):
-                if isinstance(g, _ndarray) and g.ndim == 2 and g.shape == w.shape[::-1] \
-                        and close(g.T, w):
-                    raise CheckFailed(f"{name} is the transpose of the right answer.{context}")
-                require_close(g, w, name, rtol=1e-6, atol=1e-9, context=context)
-    print("lstm_step_backward: all checks passed.")
+    _check_step_backward(lstm_step_forward, lstm_step_backward, hidden)
+
+
+# ---------------------------------------------------------------------------------------------
+# forecast_windows
+
+_RETURN_WINDOWS = "return X.T[:, :, None].copy(), y"
+
+
+def _windows_case(seed, N, window, horizon):
+    rng = np.random.default_rng(seed)
+    series = np.round(rng.standard_normal(N), 3)
+    M = N - window - horizon + 1
+    return Case(f"N={N}, window={window}, horizon={horizon}, so M={M} examples", (series, window, horizon))
+
+
+def _windows_cases(hidden):
+    shapes = [(12, 4, 1), (15, 5, 3), (6, 5, 1)] if hidden else [(10, 3, 1), (11, 4, 2), (9, 3, 2)]
+    return [_windows_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
+
+
+def _target_overlaps(series, window, horizon=1):
+    x, y = _windows(series, window, horizon)
+    # y[i] = series[i + window - 1 : ...]: the windows of length window - 1 have those targets.
+    return x, _windows(series, window - 1, horizon)[1][: y.shape[0]]
+
+
+def _horizon_ignored(series, window, horizon=1):
+    return _windows(series, window, 1)
+
+
+WINDOWS = Exercise(
+    name="forecast_windows",
+    reference=_windows,
+    cases=_windows_cases,
+    returns=("x", "y"),
+    time_axis={"x": 0},
+    arg_names=("series", "window", "horizon"),
+    section="ch07-windows",
+    mistakes=[
+        Mistake("forecast_windows/example-major",
+                "x is example-major, shape (M, window, 1), one example per row: an RNN reads "
+                "time-major arrays, x[t] is the batch of values at step t, so x has shape "
+                "(window, M, 1). Swap the first two axes.",
+                mutate(_windows, (_RETURN_WINDOWS, "return X[:, :, None].copy(), y")), "ch07-windows"),
+        Mistake("forecast_windows/no-feature-axis",
+                "x has shape (window, M): add the feature axis, (window, M, 1), as the RNN "
+                "expects x of shape (T, B, D) with D = 1 here.",
+                mutate(_windows, (_RETURN_WINDOWS, "return X.T.copy(), y")), "ch07-windows"),
+        Mistake("forecast_windows/target-overlaps-window",
+                "y starts with the last value of its window: the target must come right after "
+                "it, y[i] = series[i + window : i + window + horizon]. (A target inside the "
+                "window is the last-value forecast's answer, free to learn.)",
+                _target_overlaps, "ch07-windows"),
+        Mistake("forecast_windows/one-window-too-few",
+                "The last window is missing: with N values there are M = N - window - horizon "
+                "+ 1 windows (the last one starts at N - window - horizon).",
+                mutate(_windows, (_RETURN_WINDOWS, "return X[:-1].T[:, :, None].copy(), y[:-1]")),
+                "ch07-windows"),
+        Mistake("forecast_windows/y-transposed",
+                "y has shape (horizon, M): one row per example, y of shape (M, horizon), "
+                "y[i] = series[i + window : i + window + horizon].",
+                mutate(_windows, (_RETURN_WINDOWS, "return X.T[:, :, None].copy(), y.T.copy()")),
+                "ch07-windows"),
+        Mistake("forecast_windows/horizon-ignored",
+                "Your windows ignore the horizon: each target holds the horizon values right "
+                "after its window, and the last window must leave room for them, so there are "
+                "M = N - window - horizon + 1 windows.",
+                _horizon_ignored, "ch07-windows"),
+    ],
+)
 
 
 def check_forecast_windows(forecast_windows, hidden=False):
-    """Check ``forecast_windows(series, window, horizon=1) -> (x (window, M, 1), y (M, horizon))``."""
-    cases = [(12, 4, 1), (15, 5, 3)] if hidden else [(10, 3, 1), (11, 4, 2)]
-    if hidden:
-        cases.append((6, 5, 1))  # a single window (M = 1)
-    for seed in case_seeds(hidden):
-        for N, window, horizon in cases:
-            rng = np.random.default_rng(seed)
-            series = np.round(rng.standard_normal(N), 3)
-            x_want, y_want = _windows(series, window, horizon)
-            M = N - window - horizon + 1
-            context = f" (N={N}, window={window}, horizon={horizon}, so M={M} examples)"
-            out = call_student(forecast_windows, series, window, horizon)
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise CheckFailed(f"forecast_windows should return a pair (x, y), not {fmt_shape(out)}.{context}")
-            x, y = out
-            if isinstance(x, _ndarray) and x.shape == (M, window, 1):
-                raise CheckFailed(
-                    f"x has shape {x.shape}, one example per row; an RNN reads time-major "
-                    f"arrays, shape (window, M, 1) = {(window, M, 1)}: swap the first two axes.{context}"
-                )
-            if isinstance(x, _ndarray) and x.shape == (window, M):
-                raise CheckFailed(
-                    f"x has shape {x.shape}: add the feature axis, (window, M, 1).{context}"
-                )
-            require_array(x, (window, M, 1), f"x{context}")
-            if isinstance(y, _ndarray) and y.shape == (horizon, M) and horizon != M:
-                raise CheckFailed(f"y has shape {y.shape}; expected (M, horizon) = {(M, horizon)}.{context}")
-            require_array(y, (M, horizon), f"y{context}")
-            if not close(x, x_want):
-                raise CheckFailed(
-                    f"x has the right shape but wrong values: x[:, i, 0] must be "
-                    f"series[i : i + window].{context}"
-                )
-            if not close(y, y_want):
-                shifted = np.stack([series[i + window - 1: i + window - 1 + horizon] for i in range(M)])
-                if close(y, shifted):
-                    raise CheckFailed(
-                        "y starts with the last value of its window: the target must come right "
-                        f"after it, y[i] = series[i + window : i + window + horizon].{context}"
-                    )
-                raise CheckFailed(
-                    f"y has the right shape but wrong values: y[i] = series[i + window : i + "
-                    f"window + horizon].{context}"
-                )
-    print("forecast_windows: all checks passed.")
+    """Check ``forecast_windows(series, window, horizon=1) -> (x (window, M, 1), y (M, horizon))``.
+
+    Parameters
+    ----------
+    forecast_windows : callable
+        The student's function.
+    hidden : bool
+        Hidden tests: other seeds and sizes, a series with a single window (``M = 1``).
+    """
+    hints = {"same shape": " The last windows' targets run past the end of the series: each "
+                           "window needs horizon values after it, so there are only "
+                           "M = N - window - horizon + 1 windows."}
+    _with_hints(lambda: run_check(WINDOWS, forecast_windows, hidden), hints, ("generic/crash",))
 
 
-def check_last_value_forecast(last_value_forecast, hidden=False):
-    """Check ``last_value_forecast(x (T, B, 1), horizon=1) -> (B, horizon)``."""
-    shapes = [(1, 3, 2), (6, 1, 1), (4, 5, 4)] if hidden else [(5, 3, 1), (4, 2, 3)]  # (T, B, horizon)
+# ---------------------------------------------------------------------------------------------
+# last_value_forecast
+
+_LAST = "return np.repeat(x[-1, :, :1], horizon, axis=1)"
+
+
+def _last_value_cases(hidden):
+    shapes = [(1, 3, 2), (6, 1, 1), (4, 5, 4)] if hidden else [(5, 3, 1), (4, 2, 3), (6, 4, 2)]
+    cases = []
     for seed in case_seeds(hidden):
         for T, B, horizon in shapes:
             rng = np.random.default_rng(seed)
-            x = rng.standard_normal((T, B, 1))
-            want = _last_value(x, horizon)
-            context = f" (T={T}, B={B}, horizon={horizon})"
-            got = call_student(last_value_forecast, x, horizon)
-            if isinstance(got, _ndarray) and got.shape == (horizon, B) and horizon != B:
+            cases.append(Case(f"seed {seed}, T={T}, B={B}, horizon={horizon}",
+                              (rng.standard_normal((T, B, 1)), horizon), {}, {"T": T}))
+    return cases
+
+
+LAST_VALUE = Exercise(
+    name="last_value_forecast",
+    reference=_last_value,
+    cases=_last_value_cases,
+    returns=("forecast",),
+    arg_names=("x", "horizon"),
+    section="ch07-baseline",
+    mistakes=[
+        Mistake("last_value_forecast/first-step",
+                "You repeat the first value of each window, x[0]: the forecast is the last value "
+                "seen, x[-1] (time runs down the first axis).",
+                mutate(_last_value, (_LAST, "return np.repeat(x[0, :, :1], horizon, axis=1)")),
+                "ch07-baseline"),
+        Mistake("last_value_forecast/one-step-early",
+                "You repeat the second-to-last value, x[-2]: the last value seen is x[-1] "
+                "(x[T - 1] for a window of T values).",
+                mutate(_last_value, (_LAST, "return np.repeat(x[-2, :, :1], horizon, axis=1)")),
+                "ch07-baseline"),
+        Mistake("last_value_forecast/window-mean",
+                "You repeat the mean of the window: the baseline repeats its last value, x[-1].",
+                mutate(_last_value, (_LAST, "return np.repeat(x.mean(axis=0)[:, :1], horizon, axis=1)")),
+                "ch07-baseline"),
+        Mistake("last_value_forecast/transposed",
+                "The forecast has shape (horizon, B): one row per example, shape (B, horizon), "
+                "row b repeating x[-1, b, 0].",
+                mutate(_last_value, (_LAST, "return np.repeat(x[-1, :, :1], horizon, axis=1).T")),
+                "ch07-baseline"),
+        Mistake("last_value_forecast/horizon-ignored",
+                "The forecast has one column: it must repeat the last value horizon times, "
+                "shape (B, horizon).",
+                mutate(_last_value, (_LAST, "return np.repeat(x[-1, :, :1], 1, axis=1)")),
+                "ch07-baseline"),
+    ],
+)
+
+
+def check_last_value_forecast(last_value_forecast, hidden=False):
+    """Check ``last_value_forecast(x (T, B, 1), horizon=1) -> (B, horizon)``.
+
+    Parameters
+    ----------
+    last_value_forecast : callable
+        The student's function.
+    hidden : bool
+        Hidden tests: other seeds, ``T = 1``, ``B = 1``.
+    """
+    run_check(LAST_VALUE, last_value_forecast, hidden)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conceptual questions
+
+QUESTIONS, _check_questions = question_set("ch07_questions", [
+    Question(
+        "lstm_parameters", 4 * 8 * (3 + 8 + 1),
+        "The number of parameters of an LSTM cell (Wx, Wh and b) with D = 3 inputs and H = 8",
+        "Count the entries of Wx (4H, D), Wh (4H, H) and b (4H,).",
+        wrong=(
+            Wrong(8 * (3 + 8 + 1), "lstm-parameters-one-block",
+                  "That is one block, as many as a vanilla RNN cell of the same size: an LSTM "
+                  "stacks four blocks (i, f, g, o), each with its own input weights, recurrent "
+                  "weights and bias, so Wx is (4H, D), Wh (4H, H) and b (4H,)."),
+            Wrong(3 * 8 * (3 + 8 + 1), "lstm-parameters-three-blocks",
+                  "That counts the three gates but not the candidate g, which has its own "
+                  "weights too: four blocks (i, f, g, o)."),
+            Wrong(4 * 8 * (3 + 8), "lstm-parameters-no-bias",
+                  "You left out the bias b, which has 4H entries."),
+            Wrong(4 * 8 * (3 + 8 + 2), "lstm-parameters-two-biases",
+                  "PyTorch stores two bias vectors, but they only ever appear as a sum: the "
+                  "cell has one bias b of 4H entries (the other adds no expressive power)."),
+        ),
+        section="ch07-lstm-cell"),
+    Question(
+        "forget_everything", "f",
+        "The gate that, set to 0 at one step, erases what the cell state held ('i', 'f', 'g' "
+        "or 'o')",
+        "Look at c_t = f * c_prev + i * g: which factor decides whether c_prev survives?",
+        wrong=(
+            Wrong("o", "forget-everything-output-gate",
+                  "o = 0 hides the cell from h_t (h_t = o * tanh(c_t) = 0) for this step, but "
+                  "c_t = f * c_prev + i * g does not involve o: the cell keeps its content."),
+            Wrong("i", "forget-everything-input-gate",
+                  "i = 0 writes nothing new (i * g = 0), but c_t = f * c_prev + i * g still "
+                  "keeps f * c_prev: the old content survives."),
+            Wrong("g", "forget-everything-candidate",
+                  "g = 0 makes the new content zero (i * g = 0), but c_t = f * c_prev + i * g "
+                  "still keeps f * c_prev: the old content survives."),
+        ),
+        section="ch07-lstm-cell"),
+    Question(
+        "cell_path_factor", 0.9 ** 50,
+        "The factor by which the cell path alone multiplies the gradient from c_50 back to c_0 "
+        "when every forget gate is 0.9",
+        "One step back along the cell path multiplies by f (dc_prev = dc * f); repeat that for "
+        "every step between c_50 and c_0.",
+        wrong=(
+            Wrong(0.9, "cell-path-factor-one-step",
+                  "That is the factor of one step: going back 50 steps multiplies 50 of them, "
+                  "0.9 * 0.9 * ... * 0.9."),
+            Wrong(1.0, "cell-path-factor-lossless",
+                  "The cell path has no weight matrix and no tanh', but every step still "
+                  "multiplies by its forget gate: 50 factors of 0.9. A forget gate of 0.9 is "
+                  "not 'near 1' over 50 steps."),
+            Wrong(0.9 * 50, "cell-path-factor-sum",
+                  "The chain rule multiplies the factors of successive steps; it does not add "
+                  "them."),
+        ),
+        section="ch07-gradient-path"),
+    Question(
+        "last_value_3_ahead", 0.4,
+        "The last-value forecast, three steps ahead, after the window 0.2, 0.5, -0.1, 0.4",
+        "The baseline repeats one value of the window for every future step: which one?",
+        wrong=(
+            Wrong(0.2, "last-value-first", "0.2 is the first value of the window; the baseline "
+                  "repeats the last one."),
+            Wrong(0.25, "last-value-mean", "0.25 is the window's mean; the baseline repeats its "
+                  "last value."),
+            Wrong(1.9, "last-value-extrapolated", "The baseline does not follow the trend (0.4 + "
+                  "3 * 0.5 = 1.9): it repeats the last value for every future step."),
+        ),
+        section="ch07-baseline"),
+], section="ch07")
+
+
+def check_ch07_questions(answers, hidden=False):
+    """Check the chapter's conceptual questions: a dict ``{key: answer}``.
+
+    Parameters
+    ----------
+    answers : dict
+        ``"lstm_parameters"``, ``"forget_everything"``, ``"cell_path_factor"``,
+        ``"last_value_3_ahead"``.
+    hidden : bool
+        Accepted for symmetry with the other checkers (the questions are the same).
+    """
+    if isinstance(answers, dict) and answers and all(v is ... for v in answers.values()):
+        raise NotImplementedError("Answer the questions: replace each ... by your answer.")
+    if isinstance(answers, dict):
+        for key in ("lstm_parameters", "cell_path_factor", "last_value_3_ahead"):
+            value = answers.get(key)
+            if isinstance(value, str):
                 raise CheckFailed(
-                    f"The forecast has shape {got.shape}; expected (B, horizon) = {(B, horizon)}: "
-                    f"one row per example.{context}"
-                )
-            require_array(got, (B, horizon), f"the forecast{context}")
-            if close(got, want):
-                continue
-            if T > 1 and close(got, np.repeat(x[0], horizon, axis=1)):
-                raise CheckFailed(
-                    f"You repeat the first value of each window, x[0]; the forecast is the last one, "
-                    f"x[-1].{context}"
-                )
-            if T > 1 and close(got, np.repeat(x.mean(axis=0), horizon, axis=1)):
-                raise CheckFailed(f"You repeat the mean of the window; use its last value x[-1].{context}")
-            raise CheckFailed(
-                f"Wrong values: row b must repeat x[-1, b, 0] horizon times.{context}"
-            )
-    print("last_value_forecast: all checks passed.")
+                    f"answers[{key!r}] is the text {value!r}: write the number itself, or an "
+                    "expression that computes it (such as 2 * 3 + 1), without quotes.",
+                    mistake_id="generic/type")
+            if isinstance(value, (list, tuple, _ndarray)):
+                raise CheckFailed(f"answers[{key!r}] should be one number, not {fmt_shape(value)}.",
+                                  mistake_id="generic/type")
+        letter = answers.get("forget_everything")
+        if isinstance(letter, str) and len(letter.strip()) > 1:
+            raise CheckFailed(f"answers['forget_everything'] is {letter!r}: answer with one "
+                              "letter, 'i', 'f', 'g' or 'o'.", mistake_id="generic/type")
+    _check_questions(answers, hidden)
