@@ -92,6 +92,10 @@ def _same(answer, expected, question):
     return type(a) is type(e) and a == e
 
 
+def _unanswered(value):
+    return value is None or value is ...
+
+
 def question_set(name, questions, section=""):
     """An Exercise for a set of questions, and its checker ``check(answers, hidden=False)``.
 
@@ -128,8 +132,12 @@ def question_set(name, questions, section=""):
         if not isinstance(answers, dict):
             raise CheckFailed(f"answers should be a dict of your answers, but it is a "
                               f"{type(answers).__name__}.", mistake_id="generic/type")
+        if all(_unanswered(answers.get(q.key)) for q in questions):
+            # Nothing answered yet: an untouched exercise fails the way every other one does.
+            raise NotImplementedError(f"{name}: no answers yet. Replace each ... in answers "
+                                      "with your answer.")
         for q in questions:
-            if q.key not in answers or answers[q.key] is ...:
+            if q.key not in answers or _unanswered(answers[q.key]):
                 raise CheckFailed(f"answers has no answer for {q.key!r} ({q.asks}).",
                                   mistake_id="generic/missing-answer")
             given = answers[q.key]
