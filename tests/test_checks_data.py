@@ -287,3 +287,42 @@ def test_sliding_windows_untouched_raises_not_implemented():
 
     with pytest.raises(NotImplementedError):
         check_sliding_windows(f)
+
+
+def test_char_vocab_index_with_an_extra_key_is_caught():
+    def f(text):
+        chars = sorted(set(text))
+        index = {c: i for i, c in enumerate(chars)}
+        index["<unk>"] = len(chars)  # not asked for: index must invert chars exactly
+        return chars, index
+
+    _fails(check_char_vocab, f, "index", "<unk>")
+
+
+def test_make_batches_float_ids_are_named_with_the_catalogue_id():
+    def f(ids, T, B):
+        x, y = good_make_batches(ids, T, B)
+        out_x, out_y = np.zeros(x.shape), np.zeros(y.shape)  # np.zeros makes floats
+        out_x[...], out_y[...] = x, y
+        return out_x, out_y
+
+    with pytest.raises(CheckFailed) as err:
+        check_make_batches(f)
+    assert err.value.mistake_id == "make_batches/float-ids"
+
+
+def test_chapter_1_questions_name_the_misconception_and_untouched_answers_are_not_implemented():
+    from rnnlib.checks import check_ch01_questions
+
+    right = {"n_chunks": 9, "x_shape": (25, 4, 80), "n_windows": 86}
+    check_ch01_questions(right)
+    with pytest.raises(CheckFailed) as err:
+        check_ch01_questions({**right, "n_chunks": 10})
+    assert err.value.mistake_id == "ch01_questions/chunks-without-targets"
+    with pytest.raises(CheckFailed) as err:
+        check_ch01_questions({**right, "n_windows": 87})
+    assert err.value.mistake_id == "ch01_questions/n_windows-other"
+    with pytest.raises(NotImplementedError):
+        check_ch01_questions({"n_chunks": ..., "x_shape": ..., "n_windows": ...})
+    with pytest.raises(CheckFailed, match="no answer"):
+        check_ch01_questions({**right, "x_shape": ...})

@@ -15,8 +15,10 @@ import numpy as np
 from rnnlib import data as _data
 from rnnlib.checks._core import case_seeds, fmt_shape
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
+from rnnlib.checks._questions import Question, Wrong, question_set
 
-__all__ = ["check_char_vocab", "check_one_hot", "check_make_batches", "check_sliding_windows"]
+__all__ = ["check_char_vocab", "check_one_hot", "check_make_batches", "check_sliding_windows",
+           "check_ch01_questions"]
 
 _char_vocab = _data.char_vocab
 _one_hot = _data.one_hot
@@ -104,10 +106,11 @@ def _diagnose_vocab(got, expected, case):
     if "index" in got and not isinstance(got["index"], dict):
         return "generic/type", f"index should be a dict from character to integer, but it is {fmt_shape(got['index'])}."
     if set(index) != set(want):
-        wrong = sorted(set(index) ^ set(want))[0]
-        what = "is missing" if wrong not in index else "should not be a key"
-        return "char_vocab/index-keys", (
-            f"index {what} the character {wrong!r} (text {shown}): its keys must be exactly chars.")
+        wrong = sorted(set(index) ^ set(want), key=str)[0]
+        what = (f"is missing the character {wrong!r}" if wrong not in index
+                else f"has the key {wrong!r}, which is not a character of chars")
+        return "char_vocab/index-keys", f"index {what} (text {shown}): its keys must be exactly chars."
+
     for i, c in enumerate(want):
         v = index[c]
         if v != i:
@@ -592,3 +595,62 @@ def check_sliding_windows(sliding_windows, hidden=False):
     window.
     """
     run_check(SLIDING_WINDOWS, sliding_windows, hidden)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conceptual questions
+
+_CH01_EXERCISE, check_ch01_questions = question_set("ch01_questions", [
+    Question(
+        "n_chunks", 9,
+        "make_batches on N = 1000 ids with T = 25 and B = 4: the number of chunks n",
+        "Cut the text into B streams of L = N // B ids first, then count how many full chunks of "
+        "T inputs fit in a stream when every input needs its target one step later.",
+        wrong=(
+            Wrong(10, "chunks-without-targets",
+                  "That is L // T with L = N // B = 250. The last id of a stream has no target (the "
+                  "target is the next id), so only L - 1 = 249 positions can be inputs: "
+                  "n = (L - 1) // T."),
+            Wrong(40, "chunks-of-the-whole-text",
+                  "That is N // T, chunks of the whole text in one line. The text is first cut into "
+                  "B = 4 streams of L = N // B ids, and every chunk takes T steps of all B streams at "
+                  "once."),
+            Wrong(39, "chunks-of-the-whole-text-shifted",
+                  "That is (N - 1) // T, chunks of the whole text in one line. The text is first cut "
+                  "into B = 4 streams of L = N // B ids, and every chunk takes T steps of all B "
+                  "streams at once: n = (L - 1) // T."),
+        ),
+        section="ch01-batching"),
+    Question(
+        "x_shape", (25, 4, 80),
+        "The shape of one_hot(inputs[0], 80) for those chunks (a tuple)",
+        "inputs[0] is one chunk, time-major; one_hot adds a last axis of length V.",
+        wrong=(
+            Wrong((4, 25, 80), "batch-major",
+                  "Every array in the course is time-major: inputs[0] is (T, B) = (25, 4), row t "
+                  "holds step t of every stream, and one_hot adds V = 80 at the end."),
+            Wrong((80, 25, 4), "one-hot-axis-first",
+                  "one_hot puts the new axis last: the result is ids.shape + (V,)."),
+            Wrong((9, 25, 4, 80), "all-chunks",
+                  "That is one_hot(inputs, 80), all 9 chunks; inputs[0] is one chunk, (T, B)."),
+        ),
+        section="ch01-layout"),
+    Question(
+        "n_windows", 86,
+        "sliding_windows on a series of N = 100 values with window = 10, horizon = 5: the number of "
+        "windows M",
+        "A window can start at every position that leaves room for its window values and its "
+        "horizon values after them.",
+        wrong=(
+            Wrong(90, "forgets-horizon",
+                  "That is N - window: it forgets that every window needs its horizon = 5 target "
+                  "values after it. M = N - window - horizon + 1."),
+            Wrong(85, "misses-last-window",
+                  "That is N - window - horizon: it misses the last window, whose target ends exactly "
+                  "at the last value of the series. M = N - window - horizon + 1."),
+            Wrong(91, "windows-without-targets",
+                  "That is N - window + 1, the number of windows when nothing follows them; every "
+                  "window here needs horizon = 5 values after it."),
+        ),
+        section="ch01-windows"),
+])

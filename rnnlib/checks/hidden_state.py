@@ -16,9 +16,10 @@ import numpy as np
 from rnnlib import probes as _probes
 from rnnlib.checks._core import case_seeds
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
+from rnnlib.checks._questions import Question, Wrong, question_set
 from rnnlib.checks.rnn import FORWARD, STEP_FORWARD
 
-__all__ = ["check_memory_probe"]
+__all__ = ["check_memory_probe", "check_ch02_questions"]
 
 _memory_probe = _probes.memory_probe
 _ndarray = np.ndarray
@@ -156,3 +157,71 @@ def check_memory_probe(memory_probe, hidden=False, rnn_forward=None, rnn_step_fo
 
         depends["rnn_forward"] = forward_check
     run_check(MEMORY_PROBE, memory_probe, hidden, depends=depends)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conceptual questions
+
+_CH02_EXERCISE, check_ch02_questions = question_set("ch02_questions", [
+    Question(
+        "hs_shape", (7, 3, 4),
+        "The shape of hs = rnn_forward(x, h0, Wxh, Whh, bh)[0] for x of shape (7, 3, 5) and H = 4 "
+        "hidden units (a tuple)",
+        "rnn_forward returns one state per time step and per example, each with H entries.",
+        wrong=(
+            Wrong((8, 3, 4), "counts-h0",
+                  "h0 is not part of hs: hs[t] is the state after reading x[t], so there are T = 7 "
+                  "states, hs[0] = step(x[0], h0)."),
+            Wrong((3, 7, 4), "batch-major",
+                  "Sequences are time-major in this course: hs[t] is step t of the whole batch, "
+                  "(T, B, H)."),
+            Wrong((7, 3, 5), "input-size",
+                  "A state has H = 4 entries, one per hidden unit, whatever the input size D = 5: "
+                  "W_xh (H, D) maps D inputs to H units."),
+        ),
+        section="ch02-sequence"),
+    Question(
+        "whh_products", 19,
+        "With T = 20 steps, how many times is W_hh applied on the way from x_1 to h_20",
+        "Follow x_1 through the unrolled network: which matrix brings it into h_1, and which one "
+        "carries h_1 to h_2, h_2 to h_3, and so on?",
+        wrong=(
+            Wrong(20, "counts-input-step",
+                  "x_1 enters h_1 through W_xh, not W_hh. W_hh then carries it from h_1 to h_2, ..., "
+                  "from h_19 to h_20: 19 times."),
+            Wrong(1, "one-matrix-once",
+                  "W_hh is one matrix, but it is applied again at every step: each update "
+                  "h_t = tanh(W_xh x_t + W_hh h_(t-1) + b_h) multiplies the previous state by it."),
+        ),
+        section="ch02-memory-probe"),
+    Question(
+        "probe_shape", (3,),
+        "The shape of memory_probe(x, h0, Wxh, Whh, bh, dx0) for x of shape (7, 3, 5) and H = 4 "
+        "(a tuple)",
+        "The probe returns one distance per example.",
+        wrong=(
+            Wrong((3, 4), "difference-not-norm",
+                  "That is the difference of the two last states, one entry per unit; the probe is "
+                  "its Euclidean norm, one number per example."),
+            Wrong((4,), "norm-across-batch",
+                  "That is a norm taken across the batch (axis 0); the probe takes it along the "
+                  "hidden units, one number per example."),
+            Wrong((), "one-number",
+                  "The probe gives one number per example of the batch, not one for the whole batch."),
+            Wrong((7, 3), "every-step",
+                  "That is the distance at every step (what perturbation_trace returns); the probe "
+                  "is the distance of the last states only."),
+        ),
+        section="ch02-memory-probe"),
+    Question(
+        "slope_at_099", 0.0199,
+        "The slope of tanh at a unit whose value is h = 0.99 (a number)",
+        "tanh'(z) = 1 - tanh(z)^2, and tanh(z) is the unit's value.",
+        wrong=(
+            Wrong(0.01, "one-minus-h",
+                  "That is 1 - h; the slope is 1 - h^2, with h squared."),
+            Wrong(0.9801, "h-squared",
+                  "That is h^2; the slope is 1 - h^2: near 0 for a saturated unit, 1 at h = 0."),
+        ),
+        section="ch02-tanh", rtol=0.01),
+])

@@ -23,6 +23,7 @@ from rnnlib import probes as _probes
 from rnnlib import rnn as _rnn
 from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
+from rnnlib.checks._questions import Question, Wrong, question_set
 
 __all__ = [
     "check_init_rnn_params",
@@ -30,6 +31,7 @@ __all__ = [
     "check_output_forward",
     "check_sequence_cross_entropy",
     "check_initial_loss",
+    "check_ch03_questions",
 ]
 
 _init = _params.init_rnn_params
@@ -708,3 +710,63 @@ def check_initial_loss(initial_loss, hidden=False, output_forward=None, sequence
         depends["sequence_cross_entropy"] = lambda: run_check(SEQUENCE_CROSS_ENTROPY, sequence_cross_entropy,
                                                               hidden, quiet=True)
     run_check(INITIAL_LOSS, initial_loss, hidden, depends=depends)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conceptual questions
+
+_CH03_EXERCISE, check_ch03_questions = question_set("ch03_questions", [
+    Question(
+        "n_params", 23165,
+        "The number of parameters of a character RNN with D = O = 65 and H = 100",
+        "Add up the sizes of the five arrays: W_xh (H, D), W_hh (H, H), b_h (H,), W_hy (O, H), b_y (O,).",
+        wrong=(
+            Wrong(23000, "no-biases",
+                  "That leaves out the biases b_h and b_y: they are parameters too, H + O = 165 more."),
+            Wrong(13165, "no-recurrent-matrix",
+                  "That leaves out W_hh, the recurrent matrix, H * H = 10000 parameters."),
+        ),
+        section="ch03-count"),
+    Question(
+        "n_params_T1000", 23165,
+        "The number of parameters of the same model when it reads sequences of T = 1000 characters",
+        "Which of the five arrays has a size that depends on T?",
+        wrong=(
+            Wrong(23165000, "times-t",
+                  "The same parameters serve every step (weight sharing): the count has H, D and O "
+                  "in it, never T."),
+        ),
+        section="ch03-weight-sharing"),
+    Question(
+        "initial_loss_V65", float(np.log(65)),
+        "The loss (in nats) of a character model over V = 65 characters whose output weights and "
+        "bias are zero",
+        "With W_hy = 0 and b_y = 0 every logit is 0: what probability does the softmax give the target?",
+        wrong=(
+            Wrong(65, "perplexity",
+                  "65 is the perplexity e^L; the loss is its logarithm, ln 65."),
+            Wrong(float(np.log2(65)), "bits",
+                  "That is log2 65, in bits; the course measures the loss in nats, ln 65."),
+            Wrong(1 / 65, "probability",
+                  "1/65 is the probability of the target; the loss is minus its logarithm."),
+        ),
+        section="ch03-initial-loss", rtol=2e-3),
+    Question(
+        "dlogit_target", -0.2,
+        "The mean loss over N = 4 counted positions; at one of them the model gives the target "
+        "probability 0.2. The derivative of the loss with respect to that position's target logit",
+        "Derive it: one position's loss has gradient p - onehot(target) with respect to its logits, "
+        "and the mean multiplies each position's term by 1/N.",
+        wrong=(
+            Wrong(-0.8, "forgets-one-over-n",
+                  "p - 1 = -0.8 is the gradient of that one position's loss; the mean over N = 4 "
+                  "positions divides it by N."),
+            Wrong(0.2, "sign",
+                  "The target's entry of p - onehot is p - 1, negative: raising the target's logit "
+                  "lowers the loss. With 1/N: (0.2 - 1) / 4."),
+            Wrong(0.05, "forgets-onehot",
+                  "That is p / N: the target's entry of onehot(target) is 1, so the gradient is "
+                  "(p - 1) / N."),
+        ),
+        section="ch03-softmax-gradient"),
+])
