@@ -125,7 +125,11 @@ def plot_pulse_response(hs, ax_heat, ax_norm, title=None, color="C0"):
     hs = np.asarray(hs)
     if hs.ndim == 3:
         hs = hs[:, 0]
+    from matplotlib.ticker import MaxNLocator
+
     heatmap(hs, ax=ax_heat, colorbar=False)
+    ax_heat.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_heat.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         ax_heat.set_title(title)
     norms = np.linalg.norm(hs, axis=1)
