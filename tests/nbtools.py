@@ -20,6 +20,19 @@ def nbgrader_meta(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+def is_manual_answer(cell):
+    """A written answer graded by the instructor (nbgrader's "manually graded answer"): a cell
+    that is both a solution and graded. The autograder gives it no points."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade") and meta.get("solution"))
+
+
+def is_autograded_test(cell):
+    """A test cell: graded, not an answer, code that calls a checker."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade") and not meta.get("solution"))
+
+
 def strip_solution_markers(source):
     """The solution as a student would type it: marker lines removed."""
     lines = source.splitlines()
@@ -43,11 +56,14 @@ def solution_ids(name):
 
 
 def points_after(name, solved_ids):
-    """Points of the test cells that follow a solved solution cell (until the next solution cell)."""
+    """Points of the test cells that follow a solved solution cell (until the next solution
+    cell); written answers graded by hand are neither (the autograder scores them 0)."""
     nb = load(ROOT / "exercises" / name / f"{name}.ipynb")
     total, current = 0.0, None
     for cell in nb["cells"]:
         meta = nbgrader_meta(cell)
+        if is_manual_answer(cell):
+            continue
         if meta.get("solution"):
             current = meta["grade_id"]
         elif meta.get("grade") and current in solved_ids:
@@ -56,8 +72,9 @@ def points_after(name, solved_ids):
 
 
 def max_points(name):
+    """The points the autograder can give (written answers graded by hand excluded)."""
     nb = load(ROOT / "exercises" / name / f"{name}.ipynb")
-    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb["cells"] if nbgrader_meta(c).get("grade"))
+    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb["cells"] if is_autograded_test(c))
 
 
 def student_notebook(name, solved_ids):

@@ -10,7 +10,7 @@ import yaml
 
 from scripts import release
 from tests.conftest import ROOT
-from tests.nbtools import assignments, load, max_points, nbgrader_meta
+from tests.nbtools import assignments, is_autograded_test, is_manual_answer, load, max_points, nbgrader_meta
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +48,9 @@ def test_check_reports_an_edited_md(tmp_path, capsys):
     assert release.main(["--check"], root=tmp_path) == 0, capsys.readouterr().out
     md = tmp_path / "solutions" / name / f"{name}.md"
     text = md.read_text()
-    assert "check_rnn_forward(rnn_forward)\n" in text
-    md.write_text(text.replace("check_rnn_forward(rnn_forward)\n",
-                               "check_rnn_forward(rnn_forward)  # edited\n", 1))
+    assert "check_rnn_step_forward(rnn_step_forward)\n" in text
+    md.write_text(text.replace("check_rnn_step_forward(rnn_step_forward)\n",
+                               "check_rnn_step_forward(rnn_step_forward)  # edited\n", 1))
     capsys.readouterr()
     assert release.main(["--check"], root=tmp_path) == 1
     out = capsys.readouterr().out
@@ -117,8 +117,12 @@ def test_every_chapter_has_an_assignment_and_a_toc_entry():
 @pytest.mark.parametrize("name", assignments())
 def test_assignment_has_graded_exercises_with_visible_and_hidden_tests(name):
     nb = load(ROOT / "solutions" / name / f"{name}.ipynb")
-    graded = [c for c in nb["cells"] if nbgrader_meta(c).get("grade")]
+    graded = [c for c in nb["cells"] if is_autograded_test(c)]
     solutions = [c for c in nb["cells"] if nbgrader_meta(c).get("solution")]
+    for cell in nb["cells"]:
+        if is_manual_answer(cell):  # a written answer: markdown, with points, graded by hand
+            assert cell["cell_type"] == "markdown", nbgrader_meta(cell)["grade_id"]
+            assert nbgrader_meta(cell).get("points", 0) > 0, f"{nbgrader_meta(cell)['grade_id']} has no points"
     assert len(solutions) >= 3 and len(graded) >= 3, "fewer than three graded exercises"
     for cell in graded:
         src = "".join(cell["source"])
