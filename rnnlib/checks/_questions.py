@@ -9,6 +9,9 @@ with that one replaced, so the catalogue tests and the instructors' misconceptio
 questions and functions alike. The checker goes question by question and stops at the first
 wrong one, naming the misconception when the answer is a known wrong one.
 
+An answer left as ``None`` or ``...`` is not given yet; when no answer is given at all, the
+checker raises ``NotImplementedError``, as an untouched exercise does.
+
 Answers may be numbers (compared with a relative tolerance), strings (multiple choice: compared
 case-insensitively, without surrounding spaces), tuples or lists of integers (shapes, lists of
 time steps; compared exactly, a list as a set when ``as_set``), or booleans.
@@ -134,8 +137,8 @@ def question_set(name, questions, section=""):
                               f"{type(answers).__name__}.", mistake_id="generic/type")
         if all(_unanswered(answers.get(q.key)) for q in questions):
             # Nothing answered yet: an untouched exercise fails the way every other one does.
-            raise NotImplementedError(f"{name}: no answers yet. Replace each ... in answers "
-                                      "with your answer.")
+            raise NotImplementedError(f"{name}: no answers yet. Replace each None (or ...) in "
+                                      "answers with your answer.")
         for q in questions:
             if q.key not in answers or _unanswered(answers[q.key]):
                 raise CheckFailed(f"answers has no answer for {q.key!r} ({q.asks}).",
