@@ -326,3 +326,25 @@ def test_chapter_1_questions_name_the_misconception_and_untouched_answers_are_no
         check_ch01_questions({"n_chunks": ..., "x_shape": ..., "n_windows": ...})
     with pytest.raises(CheckFailed, match="no answer"):
         check_ch01_questions({**right, "x_shape": ...})
+
+
+def test_a_crash_with_the_same_error_as_a_catalogued_mistake_is_named():
+    # n = L // T: a chunk too many, whose reshape fails exactly as the catalogued variant's does.
+    def f(ids, T, B):
+        L = len(ids) // B
+        s = ids[: B * L].reshape(B, L).T
+        n = L // T
+        return s[: n * T].reshape(n, T, B), s[1 : n * T + 1].reshape(n, T, B)
+
+    with pytest.raises(CheckFailed) as err:
+        check_make_batches(f)
+    assert err.value.mistake_id == "make_batches/chunks-past-the-end" and "L - 1" in str(err.value)
+
+    def g(ids, V):  # right for 1-D ids only
+        x = np.zeros(ids.shape + (V,))
+        x[np.arange(len(ids)), ids] = 1.0
+        return x
+
+    with pytest.raises(CheckFailed) as err:
+        check_one_hot(g)
+    assert err.value.mistake_id == "one_hot/assumes-1d"

@@ -362,3 +362,10 @@ def test_init_with_the_articles_key_who_is_named():
     with pytest.raises(CheckFailed) as err:
         check_init_rnn_params(init)
     assert err.value.mistake_id == "init_rnn_params/who-key" and "'Who'" in str(err.value)
+
+
+def test_a_mask_left_at_none_crashes_with_a_hint():
+    def fn(l, t, mask=None):
+        return float((_nll(l, t) * mask).sum() / mask.sum())
+
+    _fails_with(check_sequence_cross_entropy, fn, "mask=None")

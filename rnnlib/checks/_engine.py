@@ -520,7 +520,7 @@ def run_check(exercise, student, hidden=False, *, depends=None, prepare=None, st
         except CheckFailed as err:
             if err.mistake_id != "generic/crash":
                 raise
-            mistake = _explain_crash(exercise, student, prepare, cases, i, name, allow)
+            mistake = _explain_crash(exercise, student, prepare, cases, i, name, allow, str(err))
             if mistake is None:
                 raise
             raise CheckFailed(f"{name}: {mistake.says} ({case.label}; here it raised {_first_line(err)})",
@@ -738,15 +738,21 @@ def _first_line(err):
     return text if len(text) <= 100 else text[:97] + "..."
 
 
-def _explain_crash(exercise, student, prepare, cases, i, name, allow):
-    """A catalogued mistake that crashes where the student's function crashed, and matches it
-    on a case where it runs (a missing transpose runs only on square matrices, for example)."""
+def _explain_crash(exercise, student, prepare, cases, i, name, allow, message=""):
+    """A catalogued mistake that crashes where the student's function crashed, and matches the
+    student's results on a case where it runs (a missing transpose runs only on square matrices,
+    for example). Failing that, a mistake that cannot be told apart by its results on any case
+    (it crashes, or gives the right answer) but raises the very same error here, same type and
+    text: one chunk too many that cannot be reshaped, one-hot code that only works in 1-D."""
+    crashed = _crash_text(message)
+    same_error = []
     for mistake in exercise.mistakes:
         try:
             prepare(mistake.variant)(*_copy(cases[i].args), **_copy(cases[i].kwargs))
             continue  # the mistake does not crash here: it does not explain the crash
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as err:  # noqa: BLE001
+            error = f"{type(err).__name__}: {err}"
+        distinguishable = False
         for case in cases:
             variant = _variant_values(exercise, prepare, mistake, case)
             if variant is None:
@@ -755,6 +761,7 @@ def _explain_crash(exercise, student, prepare, cases, i, name, allow):
                               "the reference")
             if _all_close(exercise, variant, expected):
                 continue
+            distinguishable = True
             try:
                 got = _named(exercise, call_student(student, *_copy(case.args), name=name, allow=allow,
                                                     **_copy(case.kwargs)), "your function")
@@ -763,7 +770,16 @@ def _explain_crash(exercise, student, prepare, cases, i, name, allow):
             if _matches(exercise, got, variant):
                 return mistake
             break
-    return None
+        if not distinguishable and crashed and error == crashed:
+            same_error.append(mistake)
+    return same_error[0] if same_error else None
+
+
+def _crash_text(message):
+    """``"ValueError: cannot reshape ..."`` from :func:`call_student`'s crash message."""
+    if " raised " not in message or " (called with arguments of shapes" not in message:
+        return ""
+    return message.split(" raised ", 1)[1].rsplit(" (called with arguments of shapes", 1)[0]
 
 
 def _variant_values(exercise, prepare, mistake, case):

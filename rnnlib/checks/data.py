@@ -273,6 +273,11 @@ ONE_HOT = Exercise(
                 mutate(_one_hot, (_ZEROS, "x = np.ones(ids.shape + (V,), dtype=np.float64)"),
                        (_PUT, "np.put_along_axis(x, ids[..., None].astype(np.intp), 0.0, axis=-1)")),
                 "ch01-one-hot"),
+        Mistake("one_hot/assumes-1d",
+                "It works for a 1-D array of ids only: x[np.arange(len(ids)), ids] pairs positions "
+                "and ids along one axis. ids can have any shape, (T, B) for a batch: np.eye(V)[ids] "
+                "or ids[..., None] == np.arange(V) work for every shape.",
+                mutate(_one_hot, (_PUT, "x[np.arange(len(ids)), ids] = 1.0")), "ch01-one-hot"),
         Mistake("one_hot/ones-at-every-id",
                 "Every vector has a 1 at every id of the batch, not only at its own: x[..., ids] = 1 "
                 "pairs each position with all the ids. Pair each position with its own id: "
@@ -299,7 +304,8 @@ def _batch_cases(hidden):
     # (N, T, B). T, B and n differ, so a swapped axis changes the shape.
     specs = ([(40, 1, 3), (29, 5, 1), (3 * (4 * 3 + 1), 3, 3), (2 * 12, 4, 2)] if hidden
              # T = 1; B = 1; no remainder at all (N = B * (n*T + 1)); a stream one short of a chunk.
-             else [(103, 4, 3), (50, 3, 2)])
+             # L = 16 is a multiple of T = 4: the last full chunk's targets would run past the end.
+             else [(103, 4, 3), (50, 3, 2), (2 * 16 + 1, 4, 2)])
     cases = []
     for seed in case_seeds(hidden):
         rng = np.random.default_rng(seed)
@@ -426,6 +432,11 @@ MAKE_BATCHES = Exercise(
                 "give it dtype=ids.dtype).",
                 mutate(_make_batches, (_RETURN, "return inputs.astype(float), targets.astype(float)")),
                 "ch01-batching"),
+        Mistake("make_batches/chunks-past-the-end",
+                "There is one chunk too many: n = L // T counts chunks whose targets would run past "
+                "the end of a stream. A target is one step after its input, so only L - 1 positions "
+                "of a stream can be inputs: n = (L - 1) // T.",
+                mutate(_make_batches, ("n = max((L - 1) // T, 0)", "n = max(L // T, 0)")), "ch01-batching"),
         Mistake("make_batches/one-chunk-short",
                 "There is one chunk too few: n = (L - 1) // T. Only the last id of a stream has "
                 "no target, so L - 1 positions of each stream can be inputs.",

@@ -109,6 +109,11 @@ def _get_params(init, D, H, O, rng):
         if v.dtype.kind != "f":
             raise CheckFailed(f"params[{k!r}] should hold floats, but its dtype is {v.dtype}{where}.",
                               mistake_id="generic/kind")
+        if v.dtype != np.float64:
+            raise CheckFailed(
+                f"params[{k!r}] is {v.dtype}: the course computes in float64, numpy's default (the "
+                f"gradient checks of chapter 4 need its precision). Do not convert the arrays{where}.",
+                mistake_id="init_rnn_params/not-float64")
     return params
 
 
@@ -240,6 +245,10 @@ INIT_RNN_PARAMS = Exercise(
         Mistake("init_rnn_params/missing-key",
                 "dict is missing the key(s) 'by': the biases are parameters too.",
                 _linear((_WHY, '{"Why": rng.standard_normal((O, H)) / np.sqrt(H)}')), "ch03-parameters"),
+        Mistake("init_rnn_params/not-float64",
+                "the course computes in float64, numpy's default.",
+                _linear((_WHY, '{"Why": (rng.standard_normal((O, H)) / np.sqrt(H)).astype(np.float32), '
+                               '"by": np.zeros(O)}')), "ch03-init"),
         Mistake("init_rnn_params/nonzero-bias",
                 "is not zero: biases start at zero (np.zeros), only the weight matrices are random.",
                 _cell(('"bh": np.zeros(H)', '"bh": rng.standard_normal(H)')), "ch03-init"),
