@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["plot_loss_curves", "heatmap", "smooth", "cell_diagram", "lstm_cell_diagram",
-           "plot_norms_vs_lag", "plot_clipping"]
+           "plot_norms_vs_lag", "plot_clipping", "plot_pulse_response"]
 
 
 def smooth(values, beta=0.9):
@@ -322,3 +322,43 @@ def lstm_cell_diagram(ax=None):
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
+
+
+def plot_pulse_response(hs, ax_heat, ax_norm, title=None, color="C0"):
+    """What one input does to a network left alone: the states as a heatmap, and their norm.
+
+    Chapter 2 draws this for a few fixed gains of ``W_hh``, and its exercise notebook for the
+    gain a slider chooses: one picture of the same experiment.
+
+    Parameters
+    ----------
+    hs : (T, H) or (T, 1, H) ndarray
+        The states after one input at step 1 and zeros afterwards.
+    ax_heat, ax_norm : matplotlib Axes
+        Where the heatmap (one column per step) and the norm ``||h_t||`` against ``t``
+        (logarithmic axis) are drawn.
+    title : str, optional
+        Title of the heatmap.
+    color : str
+        Colour of the norm's line.
+
+    Returns
+    -------
+    norms : (T,) ndarray
+        ``||h_t||`` for ``t = 1 .. T``.
+    """
+    hs = np.asarray(hs)
+    if hs.ndim == 3:
+        hs = hs[:, 0]
+    from matplotlib.ticker import MaxNLocator
+
+    heatmap(hs, ax=ax_heat, colorbar=False)
+    ax_heat.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_heat.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        ax_heat.set_title(title)
+    norms = np.linalg.norm(hs, axis=1)
+    ax_norm.semilogy(np.arange(1, len(norms) + 1), np.maximum(norms, 1e-300), color=color)
+    ax_norm.set_xlabel("time step t")
+    ax_norm.set_ylabel("$\\|h_t\\|$")
+    return norms

@@ -20,6 +20,19 @@ def nbgrader_meta(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+def is_manually_graded(cell):
+    """A written answer graded by the instructor (nbgrader's "manually graded answer"): a cell
+    that is both a solution and graded. The autograder gives it no points."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade") and meta.get("solution"))
+
+
+def is_test_cell(cell):
+    """A test cell: graded, not an answer, code that calls a checker."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade") and not meta.get("solution"))
+
+
 def strip_solution_markers(source):
     """The solution as a student would type it: marker lines removed."""
     lines = source.splitlines()
@@ -43,28 +56,19 @@ def solution_ids(name):
 
 
 def points_after(name, solved_ids):
-    """Points of the test cells that follow a solved solution cell (until the next solution cell)."""
+    """Points of the test cells that follow a solved solution cell (until the next solution
+    cell); written answers graded by hand are neither (the autograder scores them 0)."""
     nb = load(ROOT / "exercises" / name / f"{name}.ipynb")
     total, current = 0.0, None
     for cell in nb["cells"]:
         meta = nbgrader_meta(cell)
+        if is_manually_graded(cell):
+            continue
         if meta.get("solution"):
             current = meta["grade_id"]
         elif meta.get("grade") and current in solved_ids:
             total += float(meta.get("points", 0))
     return total
-
-
-def is_manually_graded(cell):
-    """A manually graded answer (nbgrader: grade and solution): a written answer, not a test."""
-    meta = nbgrader_meta(cell)
-    return bool(meta.get("grade") and meta.get("solution"))
-
-
-def is_test_cell(cell):
-    """An autograded test cell: graded, not a solution, code that calls a checker."""
-    meta = nbgrader_meta(cell)
-    return bool(meta.get("grade") and not meta.get("solution"))
 
 
 def max_points(name):

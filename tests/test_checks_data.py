@@ -287,3 +287,64 @@ def test_sliding_windows_untouched_raises_not_implemented():
 
     with pytest.raises(NotImplementedError):
         check_sliding_windows(f)
+
+
+def test_char_vocab_index_with_an_extra_key_is_caught():
+    def f(text):
+        chars = sorted(set(text))
+        index = {c: i for i, c in enumerate(chars)}
+        index["<unk>"] = len(chars)  # not asked for: index must invert chars exactly
+        return chars, index
+
+    _fails(check_char_vocab, f, "index", "<unk>")
+
+
+def test_make_batches_float_ids_are_named_with_the_catalogue_id():
+    def f(ids, T, B):
+        x, y = good_make_batches(ids, T, B)
+        out_x, out_y = np.zeros(x.shape), np.zeros(y.shape)  # np.zeros makes floats
+        out_x[...], out_y[...] = x, y
+        return out_x, out_y
+
+    with pytest.raises(CheckFailed) as err:
+        check_make_batches(f)
+    assert err.value.mistake_id == "make_batches/float-ids"
+
+
+def test_chapter_1_questions_name_the_misconception_and_untouched_answers_are_not_implemented():
+    from rnnlib.checks import check_ch01_questions
+
+    right = {"n_chunks": 9, "x_shape": (25, 4, 80), "n_windows": 86}
+    check_ch01_questions(right)
+    with pytest.raises(CheckFailed) as err:
+        check_ch01_questions({**right, "n_chunks": 10})
+    assert err.value.mistake_id == "ch01_questions/chunks-without-targets"
+    with pytest.raises(CheckFailed) as err:
+        check_ch01_questions({**right, "n_windows": 87})
+    assert err.value.mistake_id == "ch01_questions/n_windows-other"
+    with pytest.raises(NotImplementedError):
+        check_ch01_questions({"n_chunks": ..., "x_shape": ..., "n_windows": ...})
+    with pytest.raises(CheckFailed, match="no answer"):
+        check_ch01_questions({**right, "x_shape": ...})
+
+
+def test_a_crash_with_the_same_error_as_a_catalogued_mistake_is_named():
+    # n = L // T: a chunk too many, whose reshape fails exactly as the catalogued variant's does.
+    def f(ids, T, B):
+        L = len(ids) // B
+        s = ids[: B * L].reshape(B, L).T
+        n = L // T
+        return s[: n * T].reshape(n, T, B), s[1 : n * T + 1].reshape(n, T, B)
+
+    with pytest.raises(CheckFailed) as err:
+        check_make_batches(f)
+    assert err.value.mistake_id == "make_batches/chunks-past-the-end" and "L - 1" in str(err.value)
+
+    def g(ids, V):  # right for 1-D ids only
+        x = np.zeros(ids.shape + (V,))
+        x[np.arange(len(ids)), ids] = 1.0
+        return x
+
+    with pytest.raises(CheckFailed) as err:
+        check_one_hot(g)
+    assert err.value.mistake_id == "one_hot/assumes-1d"

@@ -108,3 +108,59 @@ def test_rnn_states_relu_grows_without_bound():
     assert hs[-1].max() > 1e4
     hs = probes.rnn_states(x, np.zeros((1, 2)), np.ones((2, 1)), 1.5 * np.eye(2), np.zeros(2), "tanh")
     assert np.abs(hs).max() < 1
+
+
+def _forward_h0_first(x, h0, Wxh, Whh, bh):
+    # The mistake of the issue: hs[0] = h0, so every state is one step late.
+    hs = np.zeros((x.shape[0],) + h0.shape)
+    hs[0] = h0
+    for t in range(1, x.shape[0]):
+        hs[t] = np.tanh(x[t - 1] @ Wxh.T + hs[t - 1] @ Whh.T + bh)
+    return hs, (x, h0, hs, Wxh, Whh)
+
+
+def test_a_probe_built_on_a_wrong_forward_is_told_to_fix_the_forward_first():
+    def probe(x, h0, Wxh, Whh, bh, dx0):
+        x2 = x.copy()
+        x2[0] += dx0
+        hs, _ = _forward_h0_first(x, h0, Wxh, Whh, bh)
+        hs2, _ = _forward_h0_first(x2, h0, Wxh, Whh, bh)
+        return np.linalg.norm(hs2[-1] - hs[-1], axis=1)
+
+    with pytest.raises(CheckFailed) as err:
+        check_memory_probe(probe, rnn_forward=_forward_h0_first)
+    assert "Fix rnn_forward first" in str(err.value) and "hs[0] is h0" in str(err.value)
+    assert err.value.mistake_id == "rnn_forward/hs-starts-with-h0"
+    # Without the forward, the probe itself is named: it reads the state before the last.
+    with pytest.raises(CheckFailed) as err:
+        check_memory_probe(probe)
+    assert err.value.mistake_id == "memory_probe/state-before-last"
+
+
+def test_a_right_probe_with_a_wrong_forward_given_passes():
+    # The forward is only checked when the probe is wrong.
+    check_memory_probe(good, rnn_forward=_forward_h0_first)
+
+
+def test_editing_the_callers_x_is_named_with_the_argument_even_when_the_values_are_right():
+    def probe(x, h0, Wxh, Whh, bh, dx0):
+        before = _states(x, h0, Wxh, Whh, bh)[-1]
+        x[0] += dx0  # right numbers, but the caller's x has changed
+        return np.linalg.norm(_states(x, h0, Wxh, Whh, bh)[-1] - before, axis=1)
+
+    with pytest.raises(CheckFailed) as err:
+        check_memory_probe(probe)
+    assert err.value.mistake_id == "memory_probe/edits-x-in-place"
+    assert "changed its argument x in place" in str(err.value) and "x.copy()" in str(err.value)
+
+
+def test_chapter_2_questions_name_the_misconception():
+    from rnnlib.checks import check_ch02_questions
+
+    right = {"hs_shape": (7, 3, 4), "whh_products": 19, "probe_shape": (3,), "slope_at_099": 0.02}
+    check_ch02_questions(right)
+    with pytest.raises(CheckFailed) as err:
+        check_ch02_questions({**right, "hs_shape": (8, 3, 4)})
+    assert err.value.mistake_id == "ch02_questions/counts-h0" and "h0 is not part of hs" in str(err.value)
+    with pytest.raises(NotImplementedError):
+        check_ch02_questions({k: ... for k in right})

@@ -315,3 +315,57 @@ def _without(key):
 )
 def test_wrong_initial_loss_is_named(fn, words):
     _fails_with(check_initial_loss, fn, words)
+
+
+def test_masked_loss_divided_by_the_batch_size_is_named():
+    def fn(l, t, mask=None):
+        m = _m(mask, t.shape)
+        return float((_nll(l, t) * m).sum() / t.shape[1])
+
+    with pytest.raises(CheckFailed) as err:
+        check_sequence_cross_entropy(fn)
+    assert err.value.mistake_id == "sequence_cross_entropy/divides-by-batch"
+    assert "batch size B" in str(err.value) and "mask.sum()" in str(err.value)
+
+
+def test_initial_loss_built_on_a_wrong_output_layer_is_told_to_fix_it_first():
+    def out_no_bias(hs, Why, by):
+        return hs @ Why.T, (hs, Why)
+
+    def loss(params, x, targets):
+        hs = np.zeros((x.shape[0], x.shape[1], params["Whh"].shape[0]))
+        h = np.zeros(hs.shape[1:])
+        for t in range(x.shape[0]):
+            h = np.tanh(x[t] @ params["Wxh"].T + h @ params["Whh"].T + params["bh"])
+            hs[t] = h
+        ys, _ = out_no_bias(hs, params["Why"], params["by"])
+        return ce_good(ys, targets)
+
+    with pytest.raises(CheckFailed) as err:
+        check_initial_loss(loss, output_forward=out_no_bias, sequence_cross_entropy=ce_good)
+    assert "Fix output_forward first" in str(err.value)
+    assert err.value.mistake_id == "output_forward/no-bias"
+
+
+def test_count_returned_as_float_is_named():
+    with pytest.raises(CheckFailed) as err:
+        check_count_parameters(lambda p: float(sum(v.size for v in p.values())))
+    assert err.value.mistake_id == "count_parameters/returns-float"
+
+
+def test_init_with_the_articles_key_who_is_named():
+    def init(D, H, O, rng=None):
+        p = init_good(D, H, O, rng)
+        p["Who"] = p.pop("Why")
+        return p
+
+    with pytest.raises(CheckFailed) as err:
+        check_init_rnn_params(init)
+    assert err.value.mistake_id == "init_rnn_params/who-key" and "'Who'" in str(err.value)
+
+
+def test_a_mask_left_at_none_crashes_with_a_hint():
+    def fn(l, t, mask=None):
+        return float((_nll(l, t) * mask).sum() / mask.sum())
+
+    _fails_with(check_sequence_cross_entropy, fn, "mask=None")

@@ -48,9 +48,9 @@ def test_check_reports_an_edited_md(tmp_path, capsys):
     assert release.main(["--check"], root=tmp_path) == 0, capsys.readouterr().out
     md = tmp_path / "solutions" / name / f"{name}.md"
     text = md.read_text()
-    assert "check_rnn_forward(rnn_forward)\n" in text
-    md.write_text(text.replace("check_rnn_forward(rnn_forward)\n",
-                               "check_rnn_forward(rnn_forward)  # edited\n", 1))
+    assert "check_rnn_step_forward(rnn_step_forward)\n" in text
+    md.write_text(text.replace("check_rnn_step_forward(rnn_step_forward)\n",
+                               "check_rnn_step_forward(rnn_step_forward)  # edited\n", 1))
     capsys.readouterr()
     assert release.main(["--check"], root=tmp_path) == 1
     out = capsys.readouterr().out
@@ -119,6 +119,10 @@ def test_assignment_has_graded_exercises_with_visible_and_hidden_tests(name):
     nb = load(ROOT / "solutions" / name / f"{name}.ipynb")
     graded = [c for c in nb["cells"] if is_test_cell(c)]
     solutions = [c for c in nb["cells"] if nbgrader_meta(c).get("solution")]
+    for cell in nb["cells"]:
+        if is_manually_graded(cell):  # a written answer: markdown, with points, graded by hand
+            assert cell["cell_type"] == "markdown", nbgrader_meta(cell)["grade_id"]
+            assert nbgrader_meta(cell).get("points", 0) > 0, f"{nbgrader_meta(cell)['grade_id']} has no points"
     assert len(solutions) >= 3 and len(graded) >= 3, "fewer than three graded exercises"
     for cell in graded:
         src = "".join(cell["source"])

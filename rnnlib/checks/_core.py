@@ -166,6 +166,12 @@ def call_student(fn, *args, name=None, allow=(), copy_args=True, **kwargs):
                 " The matrix shapes do not line up: rows are examples, so a weight stored as "
                 "(out, in) multiplies from the right as `x @ W.T`."
             )
+        elif "NoneType" in str(err):
+            hint = (
+                " Something is None here: an argument left at its default None (such as "
+                "mask=None) must be handled, or a function you call returns nothing (a missing "
+                "return)."
+            )
         raise CheckFailed(
             f"{name} raised {type(err).__name__}: {err} (called with arguments of shapes "
             f"{shapes}).{hint}",

@@ -16,10 +16,17 @@ graded function:
    ``rnn_forward`` first: ..." rather than blaming the wrong one;
 4. then every catalogued mistake runs on the same inputs; the one whose results the student's
    match (on this case and, to be sure, on the next) is named;
-5. then the generic diagnoses: which outputs are wrong and which are right; a wrong shape
+5. then the exercise's own description of what is wrong, when it has one (``diagnose``: the
+   data functions of chapter 1 say *which positions of the text* a wrong batch holds);
+6. then the generic diagnoses: which outputs are wrong and which are right; a wrong shape
    (expected vs got, transposed?), NaN, all zeros ("missing"), the transpose, the sign, a
    constant factor (and which count it is, ``T``, ``B``, ``T*B``), states shifted by one time
    step, the first time step that differs.
+
+A result with the right values can still be wrong in kind (``kinds``: floats where integer ids
+belong, a float count): that is checked after the values, and named from the catalogue too. So
+is a side effect: the catalogued mistake that changes the same argument the same way (an
+``x[0] += dx0`` that writes into the caller's ``x``) is named with the argument.
 
 The :class:`CheckFailed` raised carries ``mistake_id``: the catalogue id of the named mistake,
 or ``generic/<kind>`` for a generic diagnosis, so that the grader can count misconceptions.
@@ -138,6 +145,14 @@ class Exercise:
         ``check_student(fn, hidden)``: how to check a function standing in for the student's,
         for checkers that do more than :func:`run_check` (a sampler, a training loop). Default:
         :func:`run_check`, or :func:`run_backward_check` with the reference forward.
+    diagnose : callable, optional
+        ``diagnose(got, expected, case) -> (id, sentence) or None``: the exercise's own account
+        of a wrong result (``got`` and ``expected`` are the dicts of named values), tried after
+        the catalogue and before the generic diagnoses.
+    kinds : dict
+        ``{output name: "float" | "int"}``: the kind of number a value must hold (a one-hot
+        vector holds floats, ids are integers, a count is an int), checked once its values are
+        right.
     section : str
         Book label of the section that teaches the function.
     rtol, atol : float
@@ -158,6 +173,8 @@ class Exercise:
     forward: Callable = None
     arg_names: tuple = ()
     check_student: Callable = None
+    diagnose: Callable = None
+    kinds: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if not self.compare:
@@ -308,6 +325,8 @@ def close(a, b, rtol=RTOL, atol=ATOL):
         if fa != fa or fb != fb:  # NaN: equal only to NaN, as for arrays (equal_nan below)
             return fa != fa and fb != fb
         return bool(abs(fa - fb) <= atol + rtol * abs(fb))
+    if isinstance(b, (str, list)) or isinstance(a, (str, list)):
+        return _same(a, b)  # plain values (a list of characters, a string): exactly equal
     if not (isinstance(a, _ndarray) and isinstance(b, _ndarray)):
         return False
     if a.shape != b.shape:
@@ -500,17 +519,18 @@ def run_check(exercise, student, hidden=False, *, depends=None, prepare=None, st
     for i, case in enumerate(cases):
         expected = _named(exercise, reference(*_copy(case.args), **_copy(case.kwargs)), "the reference")
         try:
-            got = _run_student(exercise, student, case, name, allow, arg_names)
+            got = _run_student(exercise, student, case, name, allow, arg_names, prepare)
         except CheckFailed as err:
             if err.mistake_id != "generic/crash":
                 raise
-            mistake = _explain_crash(exercise, student, prepare, cases, i, name, allow)
+            mistake = _explain_crash(exercise, student, prepare, cases, i, name, allow, str(err))
             if mistake is None:
                 raise
             raise CheckFailed(f"{name}: {mistake.says} ({case.label}; here it raised {_first_line(err)})",
                               mistake_id=mistake.id) from None
-        if _values_close(got, expected, _compared_names(exercise, expected), exercise.rtol, exercise.atol):
+        if _all_close(exercise, got, expected):
             _check_cache(exercise, got, expected, case, name)
+            _check_kinds(exercise, got, case, name, prepare)
             continue
         raise _failure(exercise, student, prepare, cases, i, got, expected, depends, name, allow)
     _check_aliasing(exercise, student, cases, name, allow)
@@ -527,6 +547,14 @@ def _named(exercise, result, who):
     return out
 
 
+def _all_close(exercise, got, expected):
+    """Every compared value right, and no extra entries (a dict's keys are compared too)."""
+    names = _compared_names(exercise, expected)
+    if set(_compared_names(exercise, got)) != set(names):
+        return False
+    return _values_close(got, expected, names, exercise.rtol, exercise.atol)
+
+
 def _compared_names(exercise, values):
     names = []
     for n in exercise.compare:
@@ -534,13 +562,17 @@ def _compared_names(exercise, values):
     return names
 
 
-def _run_student(exercise, student, case, name, allow, arg_names):
+def _run_student(exercise, student, case, name, allow, arg_names, prepare=None):
     args = _copy(case.args)
     kwargs = _copy(case.kwargs)
     result = call_student(student, *args, name=name, allow=allow, copy_args=False, **kwargs)
     for j, (before, after) in enumerate(zip(case.args, args)):
         if not _same(before, after):
             arg = arg_names[j] if j < len(arg_names) else f"number {j + 1}"
+            mistake = _side_effect_mistake(exercise, prepare, case, j, after)
+            if mistake is not None:
+                raise CheckFailed(f"{name} changed its argument {arg} in place ({case.label}): "
+                                  f"{mistake.says}", mistake_id=mistake.id)
             raise CheckFailed(
                 f"{name} changed its argument {arg} in place ({case.label}). A function must "
                 f"not change its inputs: the caller still needs {arg} as it was. Work on a copy "
@@ -555,6 +587,54 @@ def _run_student(exercise, student, case, name, allow, arg_names):
     return values
 
 
+def _side_effect_mistake(exercise, prepare, case, j, after):
+    """The catalogued mistake that leaves argument ``j`` as the student's call left it."""
+    prepare = prepare or (lambda fn: fn)
+    for mistake in exercise.mistakes:
+        args = _copy(case.args)
+        try:
+            prepare(mistake.variant)(*args, **_copy(case.kwargs))
+        except Exception:  # noqa: BLE001 - a variant that cannot run here says nothing
+            continue
+        if not _same(case.args[j], args[j]) and _same(args[j], after):
+            return mistake
+    return None
+
+
+def _check_kinds(exercise, got, case, name, prepare):
+    """Right values of the wrong kind: floats where integer ids belong, a float count."""
+    for key, kind in exercise.kinds.items():
+        value = got.get(key)
+        if value is None or _is_kind(value, kind):
+            continue
+        found = None
+        for mistake in exercise.mistakes:
+            variant = _variant_values(exercise, prepare or (lambda fn: fn), mistake, case)
+            if variant is not None and key in variant and not _is_kind(variant[key], kind) \
+                    and _kind_name(variant[key]) == _kind_name(value):
+                found = mistake
+                break
+        what = {"float": "floating-point numbers (float64)", "int": "integers"}[kind]
+        if found is not None:
+            raise CheckFailed(f"{name}: {found.says} ({case.label})", mistake_id=found.id)
+        raise CheckFailed(f"{name} returns the right values, but {key} holds {_kind_name(value)}: "
+                          f"it should hold {what} ({case.label}).", mistake_id="generic/kind")
+
+
+def _is_kind(value, kind):
+    if isinstance(value, _ndarray):
+        return value.dtype.kind == "f" if kind == "float" else value.dtype.kind in "iu"
+    if kind == "int":
+        return isinstance(value, (int, _integer)) and not isinstance(value, (bool, _bool))
+    return isinstance(value, (float, _floating))
+
+
+def _kind_name(value):
+    if isinstance(value, _ndarray):
+        return f"values of dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
 def _parameters(fn):
     try:
         return tuple(inspect.signature(fn).parameters)
@@ -567,6 +647,7 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
     names = _compared_names(exercise, expected)
     wrong = [n for n in names if not (n in got and close(got[n], expected[n], exercise.rtol, exercise.atol))]
     right = [n for n in names if n not in wrong]
+    extra = [n for n in _compared_names(exercise, got) if n not in expected]
     where = f" ({case.label})"
     # 1. What it builds on.
     for dep_name, dep_check in (depends or {}).items():
@@ -585,7 +666,16 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
     if mistake is not None:
         tail = _right_and_wrong(wrong, right)
         return CheckFailed(f"{name}: {mistake.says}{where}{tail}", mistake_id=mistake.id)
-    # 3. Generic diagnoses, on the first wrong value.
+    # 3. The exercise's own description of what is wrong.
+    if exercise.diagnose is not None:
+        found = exercise.diagnose(got, expected, case)
+        if found:
+            mid, sentence = found
+            return CheckFailed(f"{name} gives a wrong result{where}. {sentence}", mistake_id=mid)
+    # 4. Generic diagnoses, on the first wrong value.
+    if not wrong:
+        return CheckFailed(f"{name} gives a wrong result{where}: {_join(extra)} should not be "
+                           "there.", mistake_id="generic/extra")
     first = wrong[0]
     if first not in got and "[" in first:  # an entry of a returned dict
         outer, key = first.split("[", 1)
@@ -602,20 +692,33 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
     others = [n for n in wrong[1:]]
     tail = ""
     if right:
-        tail += f" {_join(right)} {'is' if len(right) == 1 else 'are'} right."
+        shown = _join(right, wrong)
+        tail += f" {shown} {'is' if ', ' not in shown else 'are'} right."
     if others:
-        tail += f" Also wrong: {_join(others)}."
+        tail += f" Also wrong: {_join(others, right + [first])}."
     return CheckFailed(f"{name} gives a wrong result{where}. {sentence}{tail}", mistake_id=mid)
 
 
 def _right_and_wrong(wrong, right):
     if not right or not wrong:
         return ""
-    return f" (Wrong: {_join(wrong)}; right: {_join(right)}.)"
+    return f" (Wrong: {_join(wrong, right)}; right: {_join(right, wrong)}.)"
 
 
-def _join(names):
-    return ", ".join(names)
+def _join(names, others=()):
+    """Names for a message; a dict of many entries (a vocabulary's index) is named once, with
+    how many of its entries are meant, instead of entry by entry."""
+    out, seen = [], set()
+    for n in names:
+        base = n.split("[")[0]
+        group = [m for m in names if m.split("[")[0] == base]
+        if "[" not in n or len(group) + sum(m.split("[")[0] == base for m in others) <= 5:
+            out.append(n)
+        elif base not in seen:
+            seen.add(base)
+            total = len(group) + sum(m.split("[")[0] == base for m in others)
+            out.append(base if len(group) == total else f"{base} ({len(group)} of {total} entries)")
+    return ", ".join(out)
 
 
 def _match_mistake(exercise, student, prepare, cases, i, got, expected, name, allow):
@@ -624,13 +727,21 @@ def _match_mistake(exercise, student, prepare, cases, i, got, expected, name, al
     case = cases[i]
     for mistake in exercise.mistakes:
         variant = _variant_values(exercise, prepare, mistake, case)
-        if variant is None or _values_close(variant, expected, names, exercise.rtol, exercise.atol):
+        if variant is None or _all_close(exercise, variant, expected):
             continue  # this case cannot tell the mistake from the right answer
-        if not _values_close(got, variant, names, 1e-5, 1e-8):
+        if not _matches(exercise, got, variant):
             continue
         if _confirmed(exercise, student, prepare, mistake, cases, i, names, name, allow):
             return mistake
     return None
+
+
+def _matches(exercise, got, variant):
+    """Does the student's result equal a mistake's (same entries, values within 1e-5)?"""
+    names = _compared_names(exercise, variant)
+    if set(_compared_names(exercise, got)) != set(names):
+        return False
+    return _values_close(got, variant, names, 1e-5, 1e-8)
 
 
 def _first_line(err):
@@ -639,33 +750,48 @@ def _first_line(err):
     return text if len(text) <= 100 else text[:97] + "..."
 
 
-def _explain_crash(exercise, student, prepare, cases, i, name, allow):
-    """A catalogued mistake that crashes where the student's function crashed, and matches it
-    on a case where it runs (a missing transpose runs only on square matrices, for example)."""
+def _explain_crash(exercise, student, prepare, cases, i, name, allow, message=""):
+    """A catalogued mistake that crashes where the student's function crashed, and matches the
+    student's results on a case where it runs (a missing transpose runs only on square matrices,
+    for example). Failing that, a mistake that cannot be told apart by its results on any case
+    (it crashes, or gives the right answer) but raises the very same error here, same type and
+    text: one chunk too many that cannot be reshaped, one-hot code that only works in 1-D."""
+    crashed = _crash_text(message)
+    same_error = []
     for mistake in exercise.mistakes:
         try:
             prepare(mistake.variant)(*_copy(cases[i].args), **_copy(cases[i].kwargs))
             continue  # the mistake does not crash here: it does not explain the crash
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as err:  # noqa: BLE001
+            error = f"{type(err).__name__}: {err}"
+        distinguishable = False
         for case in cases:
             variant = _variant_values(exercise, prepare, mistake, case)
             if variant is None:
                 continue
             expected = _named(exercise, prepare(exercise.reference)(*_copy(case.args), **_copy(case.kwargs)),
                               "the reference")
-            names = _compared_names(exercise, expected)
-            if _values_close(variant, expected, names, exercise.rtol, exercise.atol):
+            if _all_close(exercise, variant, expected):
                 continue
+            distinguishable = True
             try:
                 got = _named(exercise, call_student(student, *_copy(case.args), name=name, allow=allow,
                                                     **_copy(case.kwargs)), "your function")
             except (CheckFailed, NotImplementedError):
                 break
-            if _values_close(got, variant, names, 1e-5, 1e-8):
+            if _matches(exercise, got, variant):
                 return mistake
             break
-    return None
+        if not distinguishable and crashed and error == crashed:
+            same_error.append(mistake)
+    return same_error[0] if same_error else None
+
+
+def _crash_text(message):
+    """``"ValueError: cannot reshape ..."`` from :func:`call_student`'s crash message."""
+    if " raised " not in message or " (called with arguments of shapes" not in message:
+        return ""
+    return message.split(" raised ", 1)[1].rsplit(" (called with arguments of shapes", 1)[0]
 
 
 def _variant_values(exercise, prepare, mistake, case):
@@ -684,15 +810,14 @@ def _confirmed(exercise, student, prepare, mistake, cases, i, names, name, allow
             continue
         expected = _named(exercise, prepare(exercise.reference)(*_copy(case.args), **_copy(case.kwargs)),
                           "the reference")
-        names = _compared_names(exercise, expected)  # a dict's keys may differ from case to case
-        if _values_close(variant, expected, names, exercise.rtol, exercise.atol):
+        if _all_close(exercise, variant, expected):  # compares a dict's keys too
             continue
         try:
             got = _named(exercise, call_student(student, *_copy(case.args), name=name, allow=allow,
                                                 **_copy(case.kwargs)), "your function")
         except (CheckFailed, NotImplementedError):
             return False
-        return _values_close(got, variant, names, 1e-5, 1e-8)
+        return _matches(exercise, got, variant)
     return True  # no other case shows the mistake: the first match stands
 
 

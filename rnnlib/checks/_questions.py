@@ -11,6 +11,9 @@ with that one replaced, so the catalogue tests and the instructors' misconceptio
 questions and functions alike. The checker goes question by question and stops at the first
 wrong one, naming the misconception when the answer is a known wrong one.
 
+An answer left as ``None`` or ``...`` is not given yet; when no answer is given at all, the
+checker raises ``NotImplementedError``, as an untouched exercise does.
+
 Answers may be numbers (compared with a relative tolerance), strings (multiple choice: compared
 case-insensitively, without surrounding spaces), tuples or lists of integers (shapes, lists of
 time steps; compared exactly, a list as a set when ``as_set``), or booleans.

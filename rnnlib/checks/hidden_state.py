@@ -1,78 +1,132 @@
 """Checker for chapter 2's memory probe (the step and sequence checkers live in ``checks.rnn``).
 
 ``memory_probe(x, h0, Wxh, Whh, bh, dx0)`` changes the first input and returns, per example,
-how far the last hidden state moved. When the numbers are wrong, the checker recomputes the
-usual near misses (the last input perturbed, the first state compared, a squared or L1 norm,
-one norm for the whole batch) and names the one that matches.
+how far the last hidden state moved. It is an :class:`~rnnlib.checks._engine.Exercise` whose
+catalogue holds the usual near misses, each the reference :func:`rnnlib.probes.memory_probe`
+with one edit: the last input perturbed, the first state compared, a squared or L1 norm, one
+norm for the whole batch, ``x[0] += dx0`` written into the caller's array...
+
+A probe is built on the student's ``rnn_forward``: given it, a wrong probe is first checked for
+a wrong forward ("fix rnn_forward first"), which is then named by the forward's own catalogue.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from rnnlib import probes as _probes
-from rnnlib.checks._core import CheckFailed, call_student, case_seeds, close, fmt_shape
+from rnnlib.checks._core import case_seeds
+from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
+from rnnlib.checks._questions import Question, Wrong, question_set
+from rnnlib.checks.rnn import FORWARD, STEP_FORWARD
 
-__all__ = ["check_memory_probe"]
+__all__ = ["check_memory_probe", "check_ch02_questions"]
 
 _memory_probe = _probes.memory_probe
-_norm = np.linalg.norm
-_tanh = np.tanh
 _ndarray = np.ndarray
 
 
-def _states(x, h0, Wxh, Whh, bh):
-    hs = []
-    h = h0
-    for t in range(x.shape[0]):
-        h = _tanh(x[t] @ Wxh.T + h @ Whh.T + bh)
-        hs.append(h)
-    return np.stack(hs)
+def _probe_case(seed, T, B, D, H):
+    rng = np.random.default_rng(seed)
+    # Weights of moderate size: the first input still visibly moves h_T after T steps. h0 is
+    # not zero, so that a second run started from zeros is told apart.
+    args = (rng.standard_normal((T, B, D)),
+            rng.standard_normal((B, H)) * 0.5,
+            rng.standard_normal((H, D)) / np.sqrt(D),
+            rng.standard_normal((H, H)) * (0.9 / np.sqrt(H)),
+            rng.standard_normal(H) * 0.1,
+            rng.standard_normal((B, D)))
+    return Case(f"seed {seed}, T={T}, B={B}, D={D}, H={H}", args, {}, {"T": T, "B": B})
 
 
-def _probe_inputs(rng, T, B, D, H):
-    # Weights of moderate size: the first input still visibly moves h_T after T steps.
-    x = rng.standard_normal((T, B, D))
-    h0 = rng.standard_normal((B, H)) * 0.5
-    Wxh = rng.standard_normal((H, D)) / np.sqrt(D)
-    Whh = rng.standard_normal((H, H)) * (0.9 / np.sqrt(H))
-    bh = rng.standard_normal(H) * 0.1
-    dx0 = rng.standard_normal((B, D))
-    return x, h0, Wxh, Whh, bh, dx0
+def _probe_cases(hidden):
+    shapes = [(1, 3, 2, 4), (9, 1, 3, 5), (6, 4, 5, 3)] if hidden else [(5, 3, 4, 6), (8, 2, 3, 4)]
+    return [_probe_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
 
 
-def _diagnose(got, x, h0, Wxh, Whh, bh, dx0):
-    """Name the near miss that ``got`` matches, or return ''."""
-    T = x.shape[0]
-    hs = _states(x, h0, Wxh, Whh, bh)
-
-    def moved(t_changed, t_read):
-        x2 = x.copy()
-        x2[t_changed] = x2[t_changed] + dx0
-        return _states(x2, h0, Wxh, Whh, bh)[t_read] - hs[t_read]
-
-    d_last = moved(0, T - 1)
-    if T > 1 and close(got, _norm(moved(T - 1, T - 1), axis=1)):
-        return "It changes the last input x[T-1]; the probe must change the first input x[0]."
-    if T > 1 and close(got, _norm(moved(0, 0), axis=1)):
-        return "It measures the change of the first state h_1 (hs[0]); measure the last state h_T (hs[-1])."
-    if close(got, _norm(d_last, axis=1) ** 2):
-        return "It returns the squared distance; return the Euclidean norm (np.linalg.norm, no square)."
-    if close(got, np.abs(d_last).sum(axis=1)):
-        return "It returns the sum of absolute differences (L1); use the Euclidean norm along the hidden units."
-    if close(got, -_norm(d_last, axis=1)):
-        return "It is negative: a norm is never negative."
-    x_all = x + dx0  # every step perturbed
-    if T > 1 and close(got, _norm(_states(x_all, h0, Wxh, Whh, bh)[-1] - hs[-1], axis=1)):
-        return "It adds dx0 to every input; only the first input x[0] must change."
-    if close(got, np.zeros_like(d_last[:, 0])):
-        return (
-            "It returns zeros: both runs saw the same inputs. If you wrote x[0] += dx0, that edits x "
-            "itself before (or after) the first run; perturb a copy (x2 = x.copy())."
-        )
-    return ""
+def _diagnose_probe(got, expected, case):
+    change = got.get("change")
+    B = case.args[0].shape[1]
+    if isinstance(change, tuple):
+        return "memory_probe/returns-tuple", (
+            f"memory_probe should return one array of shape ({B},), not a tuple: return the "
+            "norms alone.")
+    if isinstance(change, _ndarray) and change.ndim == 0 and B > 1:
+        return "generic/shape", (
+            f"memory_probe should return one number per example, an array of shape ({B},), but "
+            "it returns a single number.")
+    return None
 
 
-def check_memory_probe(memory_probe, hidden=False):
+_COPY = "x2 = x.copy()  # never edit the caller's array"
+_PERTURB = "x2[0] = x2[0] + dx0"
+_NORM = "np.linalg.norm(hs2[-1] - hs[-1], axis=1)"
+_SECOND_RUN = "hs2, _ = rnn_forward(x2, h0, Wxh, Whh, bh)"
+
+MEMORY_PROBE = Exercise(
+    name="memory_probe",
+    reference=_memory_probe,
+    cases=_probe_cases,
+    returns=("change",),
+    section="ch02-memory-probe",
+    diagnose=_diagnose_probe,
+    mistakes=[
+        Mistake("memory_probe/edits-x-in-place",
+                "x[0] += dx0 (or x2 = x followed by x2[0] += dx0) writes into the caller's array x: "
+                "x2 = x gives the same array a second name, it does not copy it. The caller still "
+                "needs x as it was, and a run after the edit reads the changed input. Perturb a "
+                "copy: x2 = x.copy(), then x2[0] += dx0.",
+                mutate(_memory_probe, (_COPY, "x2 = x")), "ch02-memory-probe"),
+        Mistake("memory_probe/last-input",
+                "It changes the last input x[T-1]; the probe must change the first input x[0] "
+                "and see whether the change survives to the end.",
+                mutate(_memory_probe, (_PERTURB, "x2[-1] = x2[-1] + dx0")), "ch02-memory-probe"),
+        Mistake("memory_probe/every-input",
+                "It adds dx0 to every input; only the first input x[0] must change.",
+                mutate(_memory_probe, (_PERTURB, "x2 = x2 + dx0")), "ch02-memory-probe"),
+        Mistake("memory_probe/first-state",
+                "It measures the change of the first state h_1 (hs[0]); measure the last state "
+                "h_T (hs[-1]), after the whole sequence has been read.",
+                mutate(_memory_probe, (_NORM, "np.linalg.norm(hs2[0] - hs[0], axis=1)")),
+                "ch02-memory-probe"),
+        Mistake("memory_probe/state-before-last",
+                "It measures the state one step before the last (hs[-2]); measure the last "
+                "state h_T, hs[-1]. (If your rnn_forward stores h0 in hs[0], its hs[-1] is one "
+                "step early: check rnn_forward.)",
+                mutate(_memory_probe, (_NORM, "np.linalg.norm(hs2[-2] - hs[-2], axis=1)")),
+                "ch02-memory-probe"),
+        Mistake("memory_probe/second-run-from-zeros",
+                "The second run starts from zeros instead of h0: both runs must start from the "
+                "same h0, so that the first input is the only difference between them.",
+                mutate(_memory_probe, (_SECOND_RUN, "hs2, _ = rnn_forward(x2, np.zeros_like(h0), Wxh, Whh, bh)")),
+                "ch02-memory-probe"),
+        Mistake("memory_probe/squared",
+                "It returns the squared distance; return the Euclidean norm (np.linalg.norm, no "
+                "square).",
+                mutate(_memory_probe, (_NORM, "np.sum((hs2[-1] - hs[-1]) ** 2, axis=1)")),
+                "ch02-memory-probe"),
+        Mistake("memory_probe/l1-norm",
+                "It returns the sum of absolute differences (L1); use the Euclidean norm along "
+                "the hidden units, the square root of the sum of squares.",
+                mutate(_memory_probe, (_NORM, "np.abs(hs2[-1] - hs[-1]).sum(axis=1)")),
+                "ch02-memory-probe"),
+        Mistake("memory_probe/difference-not-norm",
+                "It returns the difference of the states itself, shape (B, H): return its "
+                "Euclidean norm for each example, shape (B,) (np.linalg.norm(..., axis=1)).",
+                mutate(_memory_probe, (_NORM, "hs2[-1] - hs[-1]")), "ch02-memory-probe"),
+        Mistake("memory_probe/whole-batch-norm",
+                "It returns one norm for the whole batch; return one number per example, shape "
+                "(B,): take the norm along the hidden units (axis=1).",
+                mutate(_memory_probe, (_NORM, "np.linalg.norm(hs2[-1] - hs[-1])")), "ch02-memory-probe"),
+        Mistake("memory_probe/norm-across-batch",
+                "It takes the norm across the batch (axis 0), which gives shape (H,); take it "
+                "along the hidden units (axis=1) to get one number per example, shape (B,).",
+                mutate(_memory_probe, (_NORM, "np.linalg.norm(hs2[-1] - hs[-1], axis=0)")),
+                "ch02-memory-probe"),
+    ],
+)
+
+
+def check_memory_probe(memory_probe, hidden=False, rnn_forward=None, rnn_step_forward=None):
     """Check a student's ``memory_probe(x, h0, Wxh, Whh, bh, dx0) -> change``.
 
     Parameters
@@ -81,61 +135,93 @@ def check_memory_probe(memory_probe, hidden=False):
         The student's function; ``change`` must be a ``(B,)`` array of Euclidean norms.
     hidden : bool
         Hidden tests: other seeds and the edge cases ``T = 1`` and ``B = 1``.
+    rnn_forward : callable, optional
+        The student's ``rnn_forward``, which the probe is built on: when the probe is wrong,
+        the forward is checked first ("fix rnn_forward first", naming its mistake).
+    rnn_step_forward : callable, optional
+        The student's step, which ``rnn_forward`` is built on (checked before it, likewise).
 
     Raises
     ------
     CheckFailed
         With a message naming the problem.
     """
-    shapes = [(1, 3, 2, 4), (9, 1, 3, 5), (6, 4, 5, 3)] if hidden else [(5, 3, 4, 6), (8, 2, 3, 4)]
-    for seed in case_seeds(hidden):
-        for T, B, D, H in shapes:
-            rng = np.random.default_rng(seed)
-            args = _probe_inputs(rng, T, B, D, H)
-            expected = _memory_probe(*args)
-            got = call_student(memory_probe, *args)
-            where = f" (seed {seed}, T={T}, B={B}, D={D}, H={H})"
-            if isinstance(got, tuple):
-                raise CheckFailed(
-                    f"memory_probe should return one array of shape ({B},), not a tuple.{where}"
-                )
-            if np.isscalar(got) or (isinstance(got, _ndarray) and got.ndim == 0):
-                if B > 1 and close(np.asarray(got, dtype=float), _norm(expected)):
-                    raise CheckFailed(
-                        "memory_probe returns one norm for the whole batch; return one number "
-                        f"per example, shape ({B},): take the norm along the hidden units (axis=1).{where}"
-                    )
-                if B > 1:
-                    raise CheckFailed(
-                        f"memory_probe should return one number per example, an array of shape ({B},), "
-                        f"but it returns a single number.{where}"
-                    )
-                got = np.atleast_1d(np.asarray(got, dtype=float))
-            if not isinstance(got, _ndarray):
-                raise CheckFailed(
-                    f"memory_probe should return a numpy array of shape ({B},), but it returns {fmt_shape(got)}.{where}"
-                )
-            if got.shape == (B, H):
-                raise CheckFailed(
-                    f"memory_probe returns shape {got.shape}, the difference of the states itself: "
-                    f"return its Euclidean norm for each example, shape ({B},) (np.linalg.norm(..., axis=1)).{where}"
-                )
-            if got.shape == (H,) and H != B:
-                raise CheckFailed(
-                    f"memory_probe returns shape ({H},): the norm was taken across the batch (axis 0); "
-                    f"take it along the hidden units (axis=1) to get shape ({B},).{where}"
-                )
-            if got.shape != (B,):
-                raise CheckFailed(f"memory_probe returns shape {got.shape}, expected ({B},).{where}")
-            if not close(got, expected):
-                reason = _diagnose(got, *args)
-                if not reason:
-                    reason = (
-                        "Run the sequence twice from the same h0, once as it is and once with x[0] + dx0, "
-                        "and compare the last hidden states."
-                    )
-                raise CheckFailed(
-                    f"memory_probe gives wrong values{where}: the first example should be "
-                    f"{float(expected[0]):.6g}, yours is {float(got[0]):.6g}. {reason}"
-                )
-    print("memory_probe: all checks passed.")
+    depends = {}
+    if rnn_forward is not None:
+        def forward_check():
+            inner = {}
+            if rnn_step_forward is not None:
+                inner["rnn_step_forward"] = lambda: run_check(STEP_FORWARD, rnn_step_forward, hidden,
+                                                              quiet=True)
+            run_check(FORWARD, rnn_forward, hidden, depends=inner, quiet=True)
+
+        depends["rnn_forward"] = forward_check
+    run_check(MEMORY_PROBE, memory_probe, hidden, depends=depends)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conceptual questions
+
+_CH02_EXERCISE, check_ch02_questions = question_set("ch02_questions", [
+    Question(
+        "hs_shape", (7, 3, 4),
+        "The shape of hs = rnn_forward(x, h0, Wxh, Whh, bh)[0] for x of shape (7, 3, 5) and H = 4 "
+        "hidden units (a tuple)",
+        "rnn_forward returns one state per time step and per example, each with H entries.",
+        wrong=(
+            Wrong((8, 3, 4), "counts-h0",
+                  "h0 is not part of hs: hs[t] is the state after reading x[t], so there are T = 7 "
+                  "states, hs[0] = step(x[0], h0)."),
+            Wrong((3, 7, 4), "batch-major",
+                  "Sequences are time-major in this course: hs[t] is step t of the whole batch, "
+                  "(T, B, H)."),
+            Wrong((7, 3, 5), "input-size",
+                  "A state has H = 4 entries, one per hidden unit, whatever the input size D = 5: "
+                  "W_xh (H, D) maps D inputs to H units."),
+        ),
+        section="ch02-sequence"),
+    Question(
+        "whh_products", 19,
+        "With T = 20 steps, how many times is W_hh applied on the way from x_1 to h_20",
+        "Follow x_1 through the unrolled network: which matrix brings it into h_1, and which one "
+        "carries h_1 to h_2, h_2 to h_3, and so on?",
+        wrong=(
+            Wrong(20, "counts-input-step",
+                  "x_1 enters h_1 through W_xh, not W_hh. W_hh then carries it from h_1 to h_2, ..., "
+                  "from h_19 to h_20: 19 times."),
+            Wrong(1, "one-matrix-once",
+                  "W_hh is one matrix, but it is applied again at every step: each update "
+                  "h_t = tanh(W_xh x_t + W_hh h_(t-1) + b_h) multiplies the previous state by it."),
+        ),
+        section="ch02-memory-probe"),
+    Question(
+        "probe_shape", (3,),
+        "The shape of memory_probe(x, h0, Wxh, Whh, bh, dx0) for x of shape (7, 3, 5) and H = 4 "
+        "(a tuple)",
+        "The probe returns one distance per example.",
+        wrong=(
+            Wrong((3, 4), "difference-not-norm",
+                  "That is the difference of the two last states, one entry per unit; the probe is "
+                  "its Euclidean norm, one number per example."),
+            Wrong((4,), "norm-across-batch",
+                  "That is a norm taken across the batch (axis 0); the probe takes it along the "
+                  "hidden units, one number per example."),
+            Wrong((), "one-number",
+                  "The probe gives one number per example of the batch, not one for the whole batch."),
+            Wrong((7, 3), "every-step",
+                  "That is the distance at every step (what perturbation_trace returns); the probe "
+                  "is the distance of the last states only."),
+        ),
+        section="ch02-memory-probe"),
+    Question(
+        "slope_at_099", 0.0199,
+        "The slope of tanh at a unit whose value is h = 0.99 (a number)",
+        "tanh'(z) = 1 - tanh(z)^2, and tanh(z) is the unit's value.",
+        wrong=(
+            Wrong(0.01, "one-minus-h",
+                  "That is 1 - h; the slope is 1 - h^2, with h squared."),
+            Wrong(0.9801, "h-squared",
+                  "That is h^2; the slope is 1 - h^2: near 0 for a saturated unit, 1 at h = 0."),
+        ),
+        section="ch02-tanh", rtol=0.01),
+])

@@ -3,28 +3,27 @@
 * ``init_rnn_params(D, H, O, rng)`` is checked by its *properties* (keys, shapes, zero biases,
   the same result from the same seed, the ``1/sqrt(fan_in)`` scale measured on large
   matrices), so any correct way of drawing passes, not only the reference's order of draws.
+  Its Exercise has ``check_student=``: each property that fails raises the id of the
+  catalogued mistake that breaks it, and the catalogue holds those mistakes, each the reference
+  :func:`rnnlib.params.init_rnn_params` with one edit.
 * ``count_parameters``, ``output_forward``, ``sequence_cross_entropy`` and ``initial_loss``
-  are compared with the references; on a mismatch the usual near misses are recomputed (biases
-  forgotten, a transposed weight, the mask ignored or averaged over the wrong count, a sum
-  instead of a mean, bits instead of nats, perplexity instead of loss) and named.
+  are Exercises of the engine: compared with the references in :mod:`rnnlib.params`,
+  :mod:`rnnlib.layers` and :mod:`rnnlib.probes`, and a wrong answer is matched against a
+  catalogue of variants (biases forgotten, a transposed weight, the mask ignored or the sum
+  divided by the wrong count, bits instead of nats, perplexity instead of loss, ...).
 """
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
 from rnnlib import layers as _layers
+from rnnlib import losses as _losses
 from rnnlib import params as _params
 from rnnlib import probes as _probes
-from rnnlib.checks._core import (
-    CheckFailed,
-    call_student,
-    case_seeds,
-    close,
-    fmt_shape,
-    require_array,
-)
+from rnnlib import rnn as _rnn
+from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape
+from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
+from rnnlib.checks._questions import Question, Wrong, question_set
 
 __all__ = [
     "check_init_rnn_params",
@@ -32,23 +31,33 @@ __all__ = [
     "check_output_forward",
     "check_sequence_cross_entropy",
     "check_initial_loss",
+    "check_ch03_questions",
 ]
 
+_init = _params.init_rnn_params
+_cell_params = _params.rnn_cell_params
+_linear_params = _params.linear_params
 _count = _params.count_parameters
 _output_forward = _layers.output_forward
 _sequence_ce = _probes.sequence_cross_entropy
+_softmax_ce = _losses.softmax_cross_entropy
+_softmax = _losses.softmax
 _initial_loss = _probes.initial_loss
+_rnn_forward = _rnn.rnn_forward
 _ndarray = np.ndarray
 _array_equal = np.array_equal
+_sqrt = np.sqrt
 _log = np.log
 _exp = np.exp
-_sqrt = np.sqrt
+_get_state = np.random.get_state
+_set_state = np.random.set_state
+_global_seed = np.random.seed
 
 _KEYS = ("Wxh", "Whh", "bh", "Why", "by")
 
 
 # ---------------------------------------------------------------------------------------------
-# init_rnn_params
+# init_rnn_params: checked by its properties
 
 
 def _expected_shapes(D, H, O):
@@ -61,48 +70,214 @@ def _fan_in(D, H, O):
 
 def _get_params(init, D, H, O, rng):
     params = call_student(init, D, H, O, rng, name="init_rnn_params")
+    where = f" (D={D}, H={H}, O={O})"
     if not isinstance(params, dict):
-        raise CheckFailed(
-            "init_rnn_params should return a dict with the keys "
-            f"{', '.join(_KEYS)}, but it returns {fmt_shape(params)}."
-        )
+        raise CheckFailed("init_rnn_params should return a dict with the keys "
+                          f"{', '.join(_KEYS)}, but it returns {fmt_shape(params)}.",
+                          mistake_id="generic/type")
     missing = [k for k in _KEYS if k not in params]
     extra = [k for k in params if k not in _KEYS]
+    if "Why" in missing and "Who" in extra:
+        raise CheckFailed("init_rnn_params's dict has the key 'Who' where the course uses 'Why': "
+                          "the article calls the output matrix Who (hidden to output), the course "
+                          "and every rnnlib function call it Why (hidden to y). Use the keys "
+                          f"{', '.join(_KEYS)}.", mistake_id="init_rnn_params/who-key")
     if missing:
         raise CheckFailed(
             f"init_rnn_params's dict is missing the key(s) {', '.join(map(repr, missing))}"
             + (f" and has unexpected key(s) {', '.join(map(repr, extra))}" if extra else "")
-            + f". The keys must be exactly {', '.join(_KEYS)}."
-        )
+            + f". The keys must be exactly {', '.join(_KEYS)}: the biases are parameters too.",
+            mistake_id="init_rnn_params/missing-key")
     if extra:
-        raise CheckFailed(
-            f"init_rnn_params's dict has unexpected key(s) {', '.join(map(repr, extra))}; "
-            f"the keys must be exactly {', '.join(_KEYS)}."
-        )
+        raise CheckFailed(f"init_rnn_params's dict has unexpected key(s) {', '.join(map(repr, extra))}; "
+                          f"the keys must be exactly {', '.join(_KEYS)}.", mistake_id="generic/extra")
     shapes = _expected_shapes(D, H, O)
     for k in _KEYS:
         v = params[k]
-        if isinstance(v, _ndarray) and k.startswith("W") and v.shape == shapes[k][::-1] and v.shape != shapes[k]:
+        want = shapes[k]
+        if not isinstance(v, _ndarray):
+            raise CheckFailed(f"params[{k!r}] should be a numpy array of shape {want}, but it is "
+                              f"{fmt_shape(v)}{where}.", mistake_id="generic/type")
+        if k.startswith("W") and v.shape == want[::-1] and v.shape != want:
             raise CheckFailed(
-                f"params[{k!r}] has shape {v.shape}, expected {shapes[k]} (D={D}, H={H}, O={O}): it is "
-                "transposed. Weights are stored (to, from): Wxh is (H, D), Why is (O, H)."
-            )
-        require_array(v, shapes[k], f"params[{k!r}] (D={D}, H={H}, O={O})", dtype_kind="f")
+                f"params[{k!r}] has shape {v.shape}, expected {want}{where}: it is transposed. "
+                "Weights are stored (to, from): Wxh is (H, D), Why is (O, H).",
+                mistake_id="init_rnn_params/weight-transposed")
+        if v.shape != want:
+            raise CheckFailed(f"params[{k!r}] has shape {v.shape}, expected {want}{where}.",
+                              mistake_id="generic/shape")
+        if v.dtype.kind != "f":
+            raise CheckFailed(f"params[{k!r}] should hold floats, but its dtype is {v.dtype}{where}.",
+                              mistake_id="generic/kind")
+        if v.dtype != np.float64:
+            raise CheckFailed(
+                f"params[{k!r}] is {v.dtype}: the course computes in float64, numpy's default (the "
+                f"gradient checks of chapter 4 need its precision). Do not convert the arrays{where}.",
+                mistake_id="init_rnn_params/not-float64")
     return params
+
+
+def _draws_from_global_numpy(init, D, H, O, seed):
+    """Does ``init`` give the same result twice when numpy's *global* generator is reseeded?"""
+    saved = _get_state()
+    try:
+        _global_seed(12345)
+        p1 = call_student(init, D, H, O, seed, name="init_rnn_params")
+        _global_seed(12345)
+        p2 = call_student(init, D, H, O, seed, name="init_rnn_params")
+    except Exception:  # noqa: BLE001 - only a hint for the message
+        return False
+    finally:
+        _set_state(saved)
+    return all(_array_equal(p1[k], p2[k]) for k in ("Wxh", "Whh", "Why"))
 
 
 def _describe_scale(std, fan_in, fan_out):
     target = 1.0 / _sqrt(fan_in)
     if abs(std - 1.0) < 0.1:
-        return "its entries have standard deviation about 1: divide the standard normal draws by sqrt(fan_in)"
+        return ("init_rnn_params/unscaled", "its entries have standard deviation about 1: divide "
+                "the standard normal draws by sqrt(fan_in)")
     if abs(std - 1.0 / fan_in) < 0.1 / fan_in:
-        return "it is divided by fan_in; divide by sqrt(fan_in) instead"
+        return "init_rnn_params/divided-by-fan-in", "it is divided by fan_in; divide by sqrt(fan_in) instead"
     if fan_out != fan_in and abs(std - 1.0 / _sqrt(fan_out)) < 0.1 / _sqrt(fan_out):
-        return (
-            "it is scaled with the number of rows; the fan-in is the number of columns "
-            "(the size of the vector the matrix multiplies)"
-        )
-    return f"the standard deviation of its entries is {std:.4g}, expected about {target:.4g} = 1/sqrt({fan_in})"
+        return ("init_rnn_params/fan-out", "it is scaled with the number of rows; the fan-in is the "
+                "number of columns (the size of the vector the matrix multiplies)")
+    return ("generic/scale", f"the standard deviation of its entries is {std:.4g}, expected about "
+            f"{target:.4g} = 1/sqrt({fan_in})")
+
+
+def _check_init(init_rnn_params, hidden=False, quiet=False):
+    sizes = [(1, 3, 1), (7, 2, 5), (4, 4, 4)] if hidden else [(3, 5, 4), (6, 2, 3)]
+    for seed in case_seeds(hidden):
+        for D, H, O in sizes:
+            where = f" (D={D}, H={H}, O={O}, rng={seed})"
+            p1 = _get_params(init_rnn_params, D, H, O, seed)
+            for k in ("bh", "by"):
+                if not _array_equal(p1[k], np.zeros_like(p1[k])):
+                    raise CheckFailed(
+                        f"params[{k!r}] is not zero: biases start at zero (np.zeros), only the "
+                        f"weight matrices are random.{where}", mistake_id="init_rnn_params/nonzero-bias")
+            p2 = _get_params(init_rnn_params, D, H, O, seed)
+            for k in ("Wxh", "Whh", "Why"):
+                if not _array_equal(p1[k], p2[k]):
+                    if _draws_from_global_numpy(init_rnn_params, D, H, O, seed):
+                        raise CheckFailed(
+                            f"Not reproducible from the seed: two calls with rng={seed} give "
+                            f"different params[{k!r}], because the weights are drawn from numpy's "
+                            "global generator (np.random.randn, np.random.normal, ...), which the "
+                            "seed you are given does not control. Draw everything from "
+                            f"rng = np.random.default_rng(rng) (rng.standard_normal(shape)).{where}",
+                            mistake_id="init_rnn_params/global-random")
+                    raise CheckFailed(
+                        f"Not reproducible from the seed: two calls with rng={seed} give different "
+                        f"params[{k!r}]: the seed is not used. Start with "
+                        f"rng = np.random.default_rng(rng) and draw every weight from it.{where}",
+                        mistake_id="init_rnn_params/ignores-seed")
+            p3 = _get_params(init_rnn_params, D, H, O, np.random.default_rng(seed))
+            for k in ("Wxh", "Whh", "Why"):
+                if not _array_equal(p1[k], p3[k]):
+                    raise CheckFailed(
+                        "Passing a Generator made with np.random.default_rng(seed) should give the "
+                        f"same parameters as passing the int seed, but params[{k!r}] differs. Start "
+                        f"with rng = np.random.default_rng(rng): it accepts both.{where}",
+                        mistake_id="init_rnn_params/generator-not-accepted")
+            p4 = _get_params(init_rnn_params, D, H, O, seed + 1)
+            if all(_array_equal(p1[k], p4[k]) for k in ("Wxh", "Whh", "Why")):
+                raise CheckFailed(f"rng={seed} and rng={seed + 1} give the same parameters: the seed "
+                                  "is ignored.", mistake_id="init_rnn_params/ignores-seed")
+            if D == H and _array_equal(p1["Wxh"], p1["Whh"]):
+                raise CheckFailed("params['Wxh'] and params['Whh'] are the same matrix: draw each "
+                                  "weight matrix separately.", mistake_id="init_rnn_params/same-matrix")
+    # Scale, measured on large matrices where the sample mean and standard deviation are precise.
+    D, H, O = (300, 200, 120) if not hidden else (150, 260, 90)
+    p = _get_params(init_rnn_params, D, H, O, case_seeds(hidden)[0])
+    fans = _fan_in(D, H, O)
+    shapes = _expected_shapes(D, H, O)
+    for k in ("Wxh", "Whh", "Why"):
+        w = p[k]
+        target = 1.0 / _sqrt(fans[k])
+        std = float(w.std())
+        # Six standard errors of the sample mean: a centred draw is never this far off.
+        if abs(float(w.mean())) > 6 * std / _sqrt(w.size):
+            raise CheckFailed(
+                f"params[{k!r}] has mean {float(w.mean()):.3g}, but its entries should be centred "
+                "on 0: use a normal distribution with mean 0 (rng.standard_normal), not a uniform "
+                f"one on [0, 1) (rng.random). (D={D}, H={H}, O={O})",
+                mistake_id="init_rnn_params/not-centred")
+        if not abs(std - target) < 0.1 * target:
+            mid, why = _describe_scale(std, fans[k], shapes[k][0])
+            raise CheckFailed(f"params[{k!r}] has the wrong scale: {why}. (D={D}, H={H}, O={O})",
+                              mistake_id=mid)
+    if not quiet:
+        print("init_rnn_params: all checks passed.")
+
+
+_WXH = "Wxh = rng.standard_normal((H, D)) / np.sqrt(D)"
+_WHY = '{"Why": rng.standard_normal((O, H)) / np.sqrt(H), "by": np.zeros(O)}'
+_SEED = "rng = np.random.default_rng(rng)\n    return {"
+_RETURN = "return {**rnn_cell_params(D, H, rng, whh_init, scale), **linear_params(H, O, rng)}"
+
+
+def _cell(*edits):
+    return mutate(_init, *edits, inner=_cell_params)
+
+
+def _linear(*edits):
+    return mutate(_init, *edits, inner=_linear_params)
+
+
+INIT_RNN_PARAMS = Exercise(
+    name="init_rnn_params",
+    reference=_init,
+    cases=lambda hidden: [],
+    returns=("params",),
+    section="ch03-init",
+    check_student=lambda fn, hidden: _check_init(fn, hidden, quiet=True),
+    mistakes=[
+        Mistake("init_rnn_params/weight-transposed",
+                "it is transposed. Weights are stored (to, from): Wxh is (H, D), Why is (O, H).",
+                _cell((_WXH, "Wxh = rng.standard_normal((D, H)) / np.sqrt(D)")), "ch03-parameters"),
+        Mistake("init_rnn_params/who-key",
+                "has the key 'Who' where the course uses 'Why' (the article's name for W_hy).",
+                mutate(_init, (_RETURN, "params = {**rnn_cell_params(D, H, rng, whh_init, scale), "
+                                        "**linear_params(H, O, rng)}\n    params['Who'] = params.pop('Why')\n"
+                                        "    return params")), "ch03-parameters"),
+        Mistake("init_rnn_params/missing-key",
+                "dict is missing the key(s) 'by': the biases are parameters too.",
+                _linear((_WHY, '{"Why": rng.standard_normal((O, H)) / np.sqrt(H)}')), "ch03-parameters"),
+        Mistake("init_rnn_params/not-float64",
+                "the course computes in float64, numpy's default.",
+                _linear((_WHY, '{"Why": (rng.standard_normal((O, H)) / np.sqrt(H)).astype(np.float32), '
+                               '"by": np.zeros(O)}')), "ch03-init"),
+        Mistake("init_rnn_params/nonzero-bias",
+                "is not zero: biases start at zero (np.zeros), only the weight matrices are random.",
+                _cell(('"bh": np.zeros(H)', '"bh": rng.standard_normal(H)')), "ch03-init"),
+        Mistake("init_rnn_params/ignores-seed",
+                "Not reproducible from the seed: the seed is not used.",
+                mutate(_init, (_SEED, "rng = np.random.default_rng()\n    return {")), "ch03-init"),
+        Mistake("init_rnn_params/global-random",
+                "Not reproducible from the seed: the weights come from numpy's global generator.",
+                _cell((_WXH, "Wxh = np.random.standard_normal((H, D)) / np.sqrt(D)")), "ch03-init"),
+        Mistake("init_rnn_params/generator-not-accepted",
+                "Passing a Generator made with np.random.default_rng(seed) should give the same "
+                "parameters as passing the int seed.",
+                mutate(_init, (_SEED, "rng = np.random.default_rng(rng if isinstance(rng, int) else None)"
+                                      "\n    return {")), "ch03-init"),
+        Mistake("init_rnn_params/not-centred",
+                "its entries should be centred on 0: rng.random draws from [0, 1).",
+                _cell(("Whh = rng.standard_normal((H, H)) / np.sqrt(H) * scale",
+                       "Whh = rng.random((H, H)) / np.sqrt(H) * scale")), "ch03-init"),
+        Mistake("init_rnn_params/unscaled",
+                "params['Wxh'] has the wrong scale: its entries have standard deviation about 1.",
+                _cell((_WXH, "Wxh = rng.standard_normal((H, D))")), "ch03-init"),
+        Mistake("init_rnn_params/divided-by-fan-in",
+                "params['Why'] has the wrong scale: it is divided by fan_in.",
+                _linear((_WHY, '{"Why": rng.standard_normal((O, H)) / H, "by": np.zeros(O)}')), "ch03-init"),
+        Mistake("init_rnn_params/fan-out",
+                "params['Wxh'] has the wrong scale: it is scaled with the number of rows.",
+                _cell((_WXH, "Wxh = rng.standard_normal((H, D)) / np.sqrt(H)")), "ch03-init"),
+    ],
+)
 
 
 def check_init_rnn_params(init_rnn_params, hidden=False):
@@ -118,68 +293,70 @@ def check_init_rnn_params(init_rnn_params, hidden=False):
     hidden : bool
         Hidden tests: other seeds and sizes (including ``D = 1``, ``O = 1``).
     """
-    sizes = [(1, 3, 1), (7, 2, 5), (4, 4, 4)] if hidden else [(3, 5, 4), (6, 2, 3)]
-    for seed in case_seeds(hidden):
-        for D, H, O in sizes:
-            where = f" (D={D}, H={H}, O={O}, rng={seed})"
-            p1 = _get_params(init_rnn_params, D, H, O, seed)
-            for k in ("bh", "by"):
-                if not _array_equal(p1[k], np.zeros_like(p1[k])):
-                    raise CheckFailed(
-                        f"params[{k!r}] is not zero: biases start at zero (np.zeros), only the "
-                        f"weight matrices are random.{where}"
-                    )
-            p2 = _get_params(init_rnn_params, D, H, O, seed)
-            for k in ("Wxh", "Whh", "Why"):
-                if not _array_equal(p1[k], p2[k]):
-                    raise CheckFailed(
-                        f"Not reproducible from the seed: two calls with rng={seed} give different "
-                        f"params[{k!r}]. Draw everything from rng = np.random.default_rng(rng), "
-                        f"never from np.random.randn or np.random.seed.{where}"
-                    )
-            p3 = _get_params(init_rnn_params, D, H, O, np.random.default_rng(seed))
-            for k in ("Wxh", "Whh", "Why"):
-                if not _array_equal(p1[k], p3[k]):
-                    raise CheckFailed(
-                        "Passing a Generator made with np.random.default_rng(seed) should give the same "
-                        f"parameters as passing the int seed, but params[{k!r}] differs. Start with "
-                        f"rng = np.random.default_rng(rng): it accepts both.{where}"
-                    )
-            p4 = _get_params(init_rnn_params, D, H, O, seed + 1)
-            if all(_array_equal(p1[k], p4[k]) for k in ("Wxh", "Whh", "Why")):
-                raise CheckFailed(
-                    f"rng={seed} and rng={seed + 1} give the same parameters: the seed is ignored."
-                )
-            if D == H and _array_equal(p1["Wxh"], p1["Whh"]):
-                raise CheckFailed(
-                    "params['Wxh'] and params['Whh'] are the same matrix: draw each weight matrix separately."
-                )
-    # Scale, measured on large matrices where the sample standard deviation is precise.
-    D, H, O = (300, 200, 120) if not hidden else (150, 260, 90)
-    p = _get_params(init_rnn_params, D, H, O, case_seeds(hidden)[0])
-    fans = _fan_in(D, H, O)
-    shapes = _expected_shapes(D, H, O)
-    for k in ("Wxh", "Whh", "Why"):
-        w = p[k]
-        std = float(w.std())
-        target = 1.0 / _sqrt(fans[k])
-        if not abs(std - target) < 0.1 * target:
-            why = _describe_scale(std, fans[k], shapes[k][0])
-            raise CheckFailed(f"params[{k!r}] has the wrong scale: {why}. (D={D}, H={H}, O={O})")
-        if abs(float(w.mean())) > 6 * target / _sqrt(w.size):
-            raise CheckFailed(
-                f"params[{k!r}] has mean {float(w.mean()):.3g}, but its entries should be centred on 0: "
-                f"use a normal distribution with mean 0 (rng.standard_normal). (D={D}, H={H}, O={O})"
-            )
-    print("init_rnn_params: all checks passed.")
+    _check_init(init_rnn_params, hidden)
 
 
 # ---------------------------------------------------------------------------------------------
 # count_parameters
 
 
-def _random_params(rng, shapes):
-    return {k: rng.standard_normal(s) for k, s in shapes.items()}
+def _count_cases(hidden):
+    rng = np.random.default_rng(case_seeds(hidden)[0])
+    sizes = [(1, 3, 1), (7, 2, 5), (40, 64, 40)] if hidden else [(3, 5, 4), (65, 100, 65)]
+    dicts = [{k: rng.standard_normal(s) for k, s in _expected_shapes(*size).items()} for size in sizes]
+    if hidden:
+        # The function counts *any* dict of arrays: a two-layer model, a gated cell.
+        for shapes in ({"Wxh": (4, 3), "Whh": (4, 4), "bh": (4,), "Wxh2": (5, 4), "Whh2": (5, 5),
+                        "bh2": (5,), "Why": (2, 5), "by": (2,)},
+                       {"W": (12, 7), "b": (12,), "Why": (3, 3), "by": (3,)}):
+            dicts.append({k: rng.standard_normal(s) for k, s in shapes.items()})
+    return [Case("the dict {" + ", ".join(f"{k} {v.shape}" for k, v in d.items()) + "}", (d,)) for d in dicts]
+
+
+def _diagnose_count(got, expected, case):
+    (params,) = case.args
+    n = got.get("count")
+    if not isinstance(n, (int, float, np.integer, np.floating)) or isinstance(n, bool):
+        return "generic/type", f"count_parameters should return an int, but it returns {fmt_shape(n)}."
+    if n == sum(v.size for k, v in params.items() if k in _KEYS):
+        return "count_parameters/only-rnn-keys", (
+            "It only counts the keys Wxh, Whh, bh, Why, by; count every array in the dict, "
+            "whatever its name (a gated or a two-layer model has other keys).")
+    return "generic/value", (f"count_parameters returns {n}, expected {expected['count']}: add up "
+                             "array.size over every value in the dict.")
+
+
+_SUM = "int(sum(np.asarray(p).size for p in params.values()))"
+
+COUNT_PARAMETERS = Exercise(
+    name="count_parameters",
+    reference=_count,
+    cases=_count_cases,
+    returns=("count",),
+    section="ch03-count",
+    kinds={"count": "int"},
+    diagnose=_diagnose_count,
+    mistakes=[
+        Mistake("count_parameters/no-biases",
+                "It leaves out the biases (bh, by): they are parameters too, H + O more numbers.",
+                mutate(_count, (_SUM, "int(sum(np.asarray(p).size for p in params.values() if np.ndim(p) == 2))")),
+                "ch03-count"),
+        Mistake("count_parameters/sum-of-shape",
+                "It adds the dimensions of each shape; the number of entries of an array is their "
+                "product (array.size).",
+                mutate(_count, (_SUM, "int(sum(sum(np.shape(p)) for p in params.values()))")), "ch03-count"),
+        Mistake("count_parameters/counts-arrays",
+                "It counts the arrays; count the numbers inside them (array.size).",
+                mutate(_count, (_SUM, "len(params)")), "ch03-count"),
+        Mistake("count_parameters/counts-rows",
+                "It counts the rows of each array (len(p)); count all of its entries (p.size).",
+                mutate(_count, (_SUM, "int(sum(len(p) for p in params.values()))")), "ch03-count"),
+        Mistake("count_parameters/returns-float",
+                "count_parameters returns a float; a count is an integer: return int(...).",
+                mutate(_count, (_SUM, "float(sum(np.asarray(p).size for p in params.values()))")),
+                "ch03-count"),
+    ],
+)
 
 
 def check_count_parameters(count_parameters, hidden=False):
@@ -188,58 +365,87 @@ def check_count_parameters(count_parameters, hidden=False):
     The cases are RNN parameter dicts of several sizes; the hidden ones add dicts with other
     keys (a two-layer model, a gated cell), since the function counts *any* dict of arrays.
     """
-    rng = np.random.default_rng(case_seeds(hidden)[0])
-    sizes = [(1, 3, 1), (7, 2, 5), (40, 64, 40)] if hidden else [(3, 5, 4), (65, 100, 65)]
-    cases = [_random_params(rng, _expected_shapes(*s)) for s in sizes]
-    if hidden:
-        cases.append(
-            _random_params(
-                rng,
-                {"Wxh": (4, 3), "Whh": (4, 4), "bh": (4,), "Wxh2": (5, 4), "Whh2": (5, 5),
-                 "bh2": (5,), "Why": (2, 5), "by": (2,)},
-            )
-        )
-        cases.append(_random_params(rng, {"W": (12, 7), "b": (12,), "Why": (3, 3), "by": (3,)}))
-    for params in cases:
-        desc = ", ".join(f"{k} {v.shape}" for k, v in params.items())
-        want = _count(params)
-        got = call_student(count_parameters, dict(params), name="count_parameters")
-        if isinstance(got, _ndarray) and got.ndim == 0:
-            got = got.item()
-        if isinstance(got, bool) or not isinstance(got, (numbers.Integral, np.integer)):
-            if isinstance(got, numbers.Real) and float(got) == want:
-                raise CheckFailed(
-                    f"count_parameters returns {got!r}, a {type(got).__name__}; a count is an integer: return int(...)."
-                )
-            raise CheckFailed(
-                f"count_parameters should return an int, but it returns {fmt_shape(got)} (for {desc})."
-            )
-        got = int(got)
-        if got == want:
-            continue
-        no_bias = sum(v.size for v in params.values() if v.ndim >= 2)
-        rnn_only = sum(v.size for k, v in params.items() if k in _KEYS)
-        if got == no_bias:
-            reason = "It leaves out the biases (bh, by): they are parameters too, H + O more numbers."
-        elif got == sum(sum(v.shape) for v in params.values()):
-            reason = "It adds the dimensions of each shape; the number of entries is their product (array.size)."
-        elif got == len(params):
-            reason = "It counts the arrays; count the numbers inside them (array.size)."
-        elif got == rnn_only:
-            reason = "It only counts the keys Wxh, Whh, bh, Why, by; count every array in the dict."
-        else:
-            reason = "Add up array.size over every value in the dict."
-        raise CheckFailed(f"count_parameters returns {got}, expected {want} for the dict {{{desc}}}. {reason}")
-    print("count_parameters: all checks passed.")
+    run_check(COUNT_PARAMETERS, count_parameters, hidden)
 
 
 # ---------------------------------------------------------------------------------------------
 # output_forward
 
 
-def _softmax(z):
-    e = _exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+def _output_cases(hidden):
+    # A square case (H = O) is visible too: there a missing transpose runs and gives wrong values.
+    shapes = [(1, 1, 4, 3), (5, 2, 4, 4), (3, 4, 6, 2)] if hidden else [(4, 3, 5, 6), (2, 2, 3, 7), (3, 2, 4, 4)]
+    cases = []
+    for seed in case_seeds(hidden):
+        for T, B, H, O in shapes:
+            rng = np.random.default_rng(seed)
+            args = (np.tanh(rng.standard_normal((T, B, H))), rng.standard_normal((O, H)), rng.standard_normal(O))
+            cases.append(Case(f"seed {seed}, T={T}, B={B}, H={H}, O={O}", args, {}, {"T": T, "B": B}))
+    return cases
+
+
+def _diagnose_output(got, expected, case):
+    hs, Why, by = case.args
+    T, B, _ = hs.shape
+    ys = got.get("ys")
+    if isinstance(ys, _ndarray) and ys.shape == (B, Why.shape[0]) and T > 1:
+        return "output_forward/last-step-only", (
+            f"ys has shape {ys.shape}: that is one time step. Apply the layer to every step; ys "
+            f"must be (T, B, O) = {expected['ys'].shape}.")
+    return None
+
+
+def _softmax_applied(hs, Why, by):
+    ys, cache = _output_forward(hs, Why, by)
+    return _softmax(ys), cache
+
+
+def _tanh_applied(hs, Why, by):
+    ys, cache = _output_forward(hs, Why, by)
+    return np.tanh(ys), cache
+
+
+def _last_step_only(hs, Why, by):
+    ys, cache = _output_forward(hs, Why, by)
+    return ys[-1], cache
+
+
+_YS = "ys = (hs.reshape(T * B, H) @ Why.T).reshape(T, B, -1) + by"
+
+OUTPUT_FORWARD = Exercise(
+    name="output_forward",
+    reference=_output_forward,
+    cases=_output_cases,
+    returns=("ys", "cache"),
+    compare=("ys",),
+    time_axis={"ys": 0},
+    section="ch03-output-layer",
+    diagnose=_diagnose_output,
+    mistakes=[
+        Mistake("output_forward/no-bias",
+                "It leaves out the bias by: add it at every step (it broadcasts over T and B).",
+                mutate(_output_forward, (_YS, "ys = (hs.reshape(T * B, H) @ Why.T).reshape(T, B, -1)")),
+                "ch03-output-layer"),
+        Mistake("output_forward/why-not-transposed",
+                "It multiplies by Why where Why.T belongs: Why is stored (O, H), so the matrix "
+                "shapes line up with rows as examples only as hs @ Why.T (and where H = O they "
+                "line up either way, with wrong values).",
+                mutate(_output_forward, (_YS, "ys = (hs.reshape(T * B, H) @ Why).reshape(T, B, -1) + by")),
+                "ch03-output-layer"),
+        Mistake("output_forward/softmax",
+                "It applies softmax: the output layer returns the raw scores (logits); the loss "
+                "applies softmax.",
+                _softmax_applied, "ch03-output-layer"),
+        Mistake("output_forward/tanh",
+                "It applies tanh: the output layer is affine, y_t = W_hy h_t + b_y, with no "
+                "nonlinearity.",
+                _tanh_applied, "ch03-output-layer"),
+        Mistake("output_forward/last-step-only",
+                "ys has the shape of one time step, (B, O): it is the last step's output only. Apply "
+                "the same Why and by at every time step; ys must be (T, B, O).",
+                _last_step_only, "ch03-output-layer"),
+    ],
+)
 
 
 def check_output_forward(output_forward, hidden=False):
@@ -248,135 +454,137 @@ def check_output_forward(output_forward, hidden=False):
     ``hs`` is ``(T, B, H)``, ``Why`` is ``(O, H)``, ``by`` is ``(O,)``, and ``ys`` must be
     ``(T, B, O)`` with ``ys[t] = hs[t] @ Why.T + by`` at every step. ``cache`` may be anything.
     """
-    shapes = [(1, 1, 4, 3), (5, 2, 4, 4), (3, 4, 6, 2)] if hidden else [(4, 3, 5, 6), (2, 2, 3, 7)]
-    for seed in case_seeds(hidden):
-        for T, B, H, O in shapes:
-            rng = np.random.default_rng(seed)
-            hs = np.tanh(rng.standard_normal((T, B, H)))
-            Why = rng.standard_normal((O, H))
-            by = rng.standard_normal(O)
-            where = f" (seed {seed}, T={T}, B={B}, H={H}, O={O})"
-            want, _ = _output_forward(hs, Why, by)
-            out = call_student(output_forward, hs, Why, by)
-            if isinstance(out, _ndarray):
-                raise CheckFailed(
-                    "output_forward should return a pair (ys, cache), like every forward in this course; "
-                    "it returns only an array. End with `return ys, (hs, Why)`."
-                )
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise CheckFailed(
-                    f"output_forward should return a pair (ys, cache), but it returns {fmt_shape(out)}."
-                )
-            ys = out[0]
-            if isinstance(ys, _ndarray) and ys.shape == (B, O) and T > 1:
-                raise CheckFailed(
-                    f"ys has shape {ys.shape}: that is one time step. Apply the layer to every step; "
-                    f"ys must be (T, B, O) = {(T, B, O)}.{where}"
-                )
-            require_array(ys, (T, B, O), f"ys (for T={T}, B={B}, H={H}, O={O})")
-            if close(ys, want):
-                continue
-            if close(ys, want - by):
-                reason = "It leaves out the bias by: add it at every step (it broadcasts over T and B)."
-            elif H == O and close(ys, hs @ Why + by):
-                reason = "It multiplies by Why where Why.T belongs: Why is stored (O, H), so the batched product is hs @ Why.T."
-            elif close(ys, _softmax(want)):
-                reason = "It applies softmax: the output layer returns the raw scores (logits); the loss applies softmax."
-            elif close(ys, np.tanh(want)):
-                reason = "It applies tanh: the output layer is affine, y_t = W_hy h_t + b_y, with no nonlinearity."
-            elif close(ys[-1], want[-1]):
-                reason = "The last step is right but earlier ones are not: apply the same Why and by at every time step."
-            else:
-                reason = "Compute ys[t] = hs[t] @ Why.T + by for every t (or all at once: hs @ Why.T + by)."
-            raise CheckFailed(f"output_forward gives wrong values{where}. {reason}")
-    print("output_forward: all checks passed.")
+    run_check(OUTPUT_FORWARD, output_forward, hidden)
 
 
 # ---------------------------------------------------------------------------------------------
 # sequence_cross_entropy
 
 
-def _nll(logits, targets):
-    z = logits - logits.max(axis=-1, keepdims=True)
-    logp = z - _log(_exp(z).sum(axis=-1, keepdims=True))
-    return -np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
-
-
-def _scalar(value, name):
-    if isinstance(value, tuple):
-        raise CheckFailed(f"{name} should return one number (the loss), but it returns a tuple.")
-    if isinstance(value, _ndarray):
-        if value.size != 1:
-            raise CheckFailed(
-                f"{name} should return one number (the mean loss), but it returns an array of shape "
-                f"{value.shape}: average it to a single number."
-            )
-        value = value.reshape(()).item()
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise CheckFailed(f"{name} should return a number, but it returns {fmt_shape(value)}.")
-    return float(value)
-
-
-def _ce_cases(hidden, seed):
-    rng = np.random.default_rng(seed)
-    if hidden:
-        specs = [(1, 1, 3, False, 1.0), (6, 4, 10, True, 2.0), (3, 2, 5, True, 300.0)]
-    else:
-        specs = [(5, 3, 7, True, 2.0), (4, 2, 5, False, 2.0)]
+def _ce_cases(hidden):
+    specs = ([(1, 1, 3, False, 1.0), (6, 4, 10, True, 2.0), (3, 2, 5, True, 300.0)] if hidden
+             else [(5, 3, 7, True, 2.0), (4, 2, 5, False, 2.0)])
     cases = []
-    for T, B, V, masked, scale in specs:
-        logits = rng.standard_normal((T, B, V)) * scale
-        targets = rng.integers(0, V, size=(T, B))
-        mask = None
-        if masked:
-            # Sequences of different lengths padded at the end, as a batch of real text would be.
-            lengths = rng.integers(1, T + 1, size=B)
-            lengths[0] = T
-            if B > 2:
-                lengths[-1] = max(1, T // 3)
-            mask = np.arange(T)[:, None] < lengths[None, :]
-        cases.append((logits, targets, mask))
+    for seed in case_seeds(hidden):
+        rng = np.random.default_rng(seed)
+        for T, B, V, masked, scale in specs:
+            logits = rng.standard_normal((T, B, V)) * scale
+            targets = rng.integers(0, V, size=(T, B))
+            label = f"seed {seed}, T={T}, B={B}, V={V}, " + ("with a mask" if masked else "no mask")
+            if masked:
+                # Sequences of different lengths padded at the end, as a batch of real text would be.
+                lengths = rng.integers(1, T + 1, size=B)
+                lengths[0] = T
+                if B > 2:
+                    lengths[-1] = max(1, T // 3)
+                mask = np.arange(T)[:, None] < lengths[None, :]
+                cases.append(Case(label, (logits, targets, mask), {}, {"T": T, "B": B, "V": V}))
+            else:
+                cases.append(Case(label, (logits, targets), {}, {"T": T, "B": B, "V": V}))
     return cases
 
 
-def _diagnose_ce(got, logits, targets, mask):
-    T, B, _ = logits.shape
-    nll = _nll(logits, targets)
-    m = np.ones((T, B)) if mask is None else mask.astype(float)
-    n = max(m.sum(), 1.0)
-    right = float((nll * m).sum() / n)
+def _diagnose_ce(got, expected, case):
+    loss = got.get("loss")
+    logits = case.args[0]
+    if isinstance(loss, tuple):
+        return "sequence_cross_entropy/returns-tuple", (
+            "sequence_cross_entropy should return one number (the loss), but it returns a tuple.")
+    if isinstance(loss, _ndarray) and loss.size > 1:
+        return "sequence_cross_entropy/not-averaged", (
+            f"sequence_cross_entropy should return a single number (the mean loss), but it returns "
+            f"an array of shape {loss.shape}: average it over the positions that count.")
+    if isinstance(loss, (float, np.floating)) and not np.isfinite(loss):
+        return "sequence_cross_entropy/overflow", (
+            f"The loss is {loss} for logits as large as {float(np.abs(logits).max()):.0f}: exp "
+            "overflows. Subtract each row's largest logit before exp; the softmax does not change.")
+    return None
 
-    def near(v):
-        return abs(got - v) <= 1e-7 * abs(v) + 1e-9
 
-    if mask is not None and near(float(nll.mean())):
-        return "It ignores the mask: padded positions (mask False) must not count."
-    if mask is not None and near(float((nll * m).sum() / (T * B))):
-        return (
-            "It divides by every position, T*B; divide by the number of positions the mask keeps "
-            "(mask.sum()), so padding does not pull the loss down."
-        )
-    if near(float((nll * m).sum())):
-        return "It sums over the positions; the course's loss is the mean over the positions that count."
-    if mask is not None and near(float(nll.sum())):
-        return "It sums over every position and ignores the mask; take the mean over the unmasked positions."
-    if mask is not None and B > 1:
-        per_seq = (nll * m).sum(axis=0) / np.maximum(m.sum(axis=0), 1)
-        if near(float(per_seq.mean())):
-            return (
-                "It averages each sequence first and then the sequences; the course averages over all "
-                "unmasked positions at once (every position counts the same, whatever its sequence's length)."
-            )
-    if near(-right):
-        return "It has the wrong sign: cross-entropy is minus the log-probability of the target."
-    if near(right / np.log(2.0)):
-        return "It is in bits (log base 2); use the natural log (np.log): the course measures the loss in nats."
-    if near(float(np.exp(right))):
-        return "It returns the perplexity exp(loss); return the loss itself."
-    raw = -np.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
-    if near(float((raw * m).sum() / n)):
-        return "It uses the raw logit of the target; the loss needs log softmax: logit - log(sum(exp(logits)))."
-    return ""
+def _ce(*edits):
+    return mutate(_sequence_ce, *edits, inner=_softmax_ce)
+
+
+def _ce_out(change):
+    def variant(logits, targets, mask=None):
+        return change(_sequence_ce(logits, targets, mask), logits)
+
+    return variant
+
+
+def _per_sequence_mean(logits, targets, mask=None):
+    if mask is None:
+        mask = np.ones(targets.shape, dtype=bool)
+    per = [_sequence_ce(logits[:, b:b + 1], targets[:, b:b + 1], mask[:, b:b + 1])
+           for b in range(targets.shape[1])]
+    return float(np.mean(per))
+
+
+_N = "n = max(int(mask.sum()), 1)"
+_MASK = "mask = np.asarray(mask, dtype=bool)"
+_LOGP = "log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))"
+
+SEQUENCE_CROSS_ENTROPY = Exercise(
+    name="sequence_cross_entropy",
+    reference=_sequence_ce,
+    cases=_ce_cases,
+    returns=("loss",),
+    section="ch03-loss",
+    diagnose=_diagnose_ce,
+    arg_names=("logits", "targets", "mask"),
+    mistakes=[
+        Mistake("sequence_cross_entropy/ignores-mask",
+                "It ignores the mask: padded positions (mask False) must not count.",
+                _ce((_MASK, "mask = np.ones((T, B), dtype=bool)")), "ch03-loss"),
+        Mistake("sequence_cross_entropy/divides-by-all-positions",
+                "It divides the masked sum by every position, T*B; divide by the number of "
+                "positions the mask keeps, N = mask.sum(), so that padding does not pull the loss down.",
+                _ce((_N, "n = T * B")), "ch03-loss"),
+        Mistake("sequence_cross_entropy/divides-by-batch",
+                "It divides the sum over the counted positions by the batch size B: the loss is the "
+                "MEAN over the N = mask.sum() positions that count (every unmasked (t, b)), so "
+                "divide by N, not by B.",
+                _ce((_N, "n = B")), "ch03-loss"),
+        Mistake("sequence_cross_entropy/sums",
+                "It sums over the positions; the course's loss is the mean over the positions that "
+                "count (divide by N = mask.sum()).",
+                _ce((_N, "n = 1")), "ch03-loss"),
+        Mistake("sequence_cross_entropy/sums-ignoring-mask",
+                "It sums over every position and ignores the mask; take the mean over the unmasked "
+                "positions.",
+                _ce((_MASK, "mask = np.ones((T, B), dtype=bool)"), (_N, "n = 1")), "ch03-loss"),
+        Mistake("sequence_cross_entropy/per-sequence-mean",
+                "It averages each sequence first and then the sequences; the course averages over "
+                "all unmasked positions at once (every position counts the same, whatever its "
+                "sequence's length).",
+                _per_sequence_mean, "ch03-loss"),
+        Mistake("sequence_cross_entropy/mean-over-vocabulary",
+                "It is the right loss divided by V: the mean was also taken over the V entries of "
+                "each position (as in np.mean(onehot * log_p)). Sum over the vocabulary (only the "
+                "target's entry counts), then average over the positions.",
+                _ce_out(lambda loss, logits: loss / logits.shape[-1]), "ch03-loss"),
+        Mistake("sequence_cross_entropy/sign",
+                "It has the wrong sign: cross-entropy is minus the log-probability of the target "
+                "(a positive number).",
+                _ce_out(lambda loss, logits: -loss), "ch03-loss"),
+        Mistake("sequence_cross_entropy/bits",
+                "It is in bits (log base 2); use the natural log (np.log): the course measures the "
+                "loss in nats.",
+                _ce_out(lambda loss, logits: loss / np.log(2.0)), "ch03-loss"),
+        Mistake("sequence_cross_entropy/perplexity",
+                "It returns the perplexity exp(loss); return the loss itself.",
+                _ce_out(lambda loss, logits: float(np.exp(loss))), "ch03-loss"),
+        Mistake("sequence_cross_entropy/raw-logit",
+                "It uses the raw logit of the target; the loss needs the log-softmax: "
+                "logit - log(sum(exp(logits))).",
+                _ce((_LOGP, "log_probs = flat")), "ch03-loss"),
+        Mistake("sequence_cross_entropy/probability-not-log",
+                "It averages minus the probability of the target; cross-entropy is minus its "
+                "logarithm, -ln p.",
+                _ce((_LOGP, "log_probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)")),
+                "ch03-loss"),
+    ],
+)
 
 
 def check_sequence_cross_entropy(sequence_cross_entropy, hidden=False):
@@ -386,36 +594,15 @@ def check_sequence_cross_entropy(sequence_cross_entropy, hidden=False):
     ``mask`` is None) of ``-log softmax(logits[t, b])[targets[t, b]]``, in nats — the
     convention of :func:`rnnlib.losses.softmax_cross_entropy`.
     """
-    for seed in case_seeds(hidden):
-        for logits, targets, mask in _ce_cases(hidden, seed):
-            T, B, V = logits.shape
-            where = f" (seed {seed}, T={T}, B={B}, V={V}, " + ("no mask" if mask is None else "with a mask") + ")"
-            want = _sequence_ce(logits, targets, mask)
-            if mask is None:
-                got = call_student(sequence_cross_entropy, logits, targets, name="sequence_cross_entropy")
-            else:
-                got = call_student(sequence_cross_entropy, logits, targets, mask.copy(), name="sequence_cross_entropy")
-            got = _scalar(got, "sequence_cross_entropy")
-            if abs(got - want) <= 1e-7 * abs(want) + 1e-9:
-                continue
-            if not np.isfinite(got):
-                raise CheckFailed(
-                    f"sequence_cross_entropy returns {got} for logits as large as "
-                    f"{float(np.abs(logits).max()):.0f}: exp overflows. Subtract each row's largest logit "
-                    f"before exp; softmax does not change.{where}"
-                )
-            reason = _diagnose_ce(got, logits, targets, mask)
-            raise CheckFailed(
-                f"sequence_cross_entropy returns {got:.6g}, expected {want:.6g}{where}. {reason}".rstrip()
-            )
-    print("sequence_cross_entropy: all checks passed.")
+    run_check(SEQUENCE_CROSS_ENTROPY, sequence_cross_entropy, hidden)
 
 
 # ---------------------------------------------------------------------------------------------
 # initial_loss
 
 
-def _loss_inputs(rng, T, B, V, H):
+def _loss_case(seed, T, B, V, H):
+    rng = np.random.default_rng(seed)
     params = {
         "Wxh": rng.standard_normal((H, V)),
         "Whh": rng.standard_normal((H, H)) / _sqrt(H),
@@ -426,58 +613,169 @@ def _loss_inputs(rng, T, B, V, H):
     }
     x = np.eye(V)[rng.integers(0, V, size=(T, B))]
     targets = rng.integers(0, V, size=(T, B))
-    return params, x, targets
+    return Case(f"seed {seed}, T={T}, B={B}, V={V}, H={H}", (params, x, targets), {}, {"T": T, "B": B})
 
 
-def check_initial_loss(initial_loss, hidden=False):
+def _loss_cases(hidden):
+    shapes = [(1, 1, 3, 2), (7, 2, 5, 6)] if hidden else [(6, 3, 5, 4), (4, 2, 8, 3)]
+    return [_loss_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
+
+
+def _logits(params, x):
+    B, H = x.shape[1], params["Whh"].shape[0]
+    hs, _ = _rnn_forward(x, np.zeros((B, H)), params["Wxh"], params["Whh"], params["bh"])
+    return _output_forward(hs, params["Why"], params["by"])[0]
+
+
+def _last_step_loss(params, x, targets):
+    return _softmax_ce(_logits(params, x)[-1:], targets[-1:])[0]
+
+
+def _targets_shifted_again(params, x, targets):
+    return _softmax_ce(_logits(params, x)[:-1], targets[1:])[0]
+
+
+def _without(key):
+    def variant(params, x, targets):
+        return _initial_loss({**params, key: np.zeros_like(params[key])}, x, targets)
+
+    return variant
+
+
+def _loss_out(change):
+    def variant(params, x, targets):
+        return change(_initial_loss(params, x, targets), targets)
+
+    return variant
+
+
+INITIAL_LOSS = Exercise(
+    name="initial_loss",
+    reference=_initial_loss,
+    cases=_loss_cases,
+    returns=("loss",),
+    section="ch03-initial-loss",
+    diagnose=_diagnose_ce,
+    mistakes=[
+        Mistake("initial_loss/returns-ln-v",
+                "It returns ln V without running the model: compute the loss of these parameters "
+                "(ln V is what an untrained model should come close to, not the answer).",
+                lambda params, x, targets: float(np.log(params["Why"].shape[0])), "ch03-initial-loss"),
+        Mistake("initial_loss/perplexity",
+                "It returns the perplexity exp(loss); return the loss.",
+                _loss_out(lambda loss, t: float(np.exp(loss))), "ch03-initial-loss"),
+        Mistake("initial_loss/bits",
+                "It is in bits; use the natural log (nats).",
+                _loss_out(lambda loss, t: loss / np.log(2.0)), "ch03-initial-loss"),
+        Mistake("initial_loss/sums-all-positions",
+                "It sums over all positions; return the mean over the T*B positions.",
+                _loss_out(lambda loss, t: loss * t.size), "ch03-initial-loss"),
+        Mistake("initial_loss/sums-over-time",
+                "It sums over time and averages over the batch; return the mean over all T*B "
+                "positions.",
+                _loss_out(lambda loss, t: loss * t.shape[0]), "ch03-initial-loss"),
+        Mistake("initial_loss/sums-over-batch",
+                "It sums over the batch and averages over time; return the mean over all T*B "
+                "positions.",
+                _loss_out(lambda loss, t: loss * t.shape[1]), "ch03-initial-loss"),
+        Mistake("initial_loss/no-output-bias",
+                "It leaves out the output bias by: the logits are hs @ Why.T + by.",
+                _without("by"), "ch03-initial-loss"),
+        Mistake("initial_loss/no-hidden-bias",
+                "It leaves out the hidden bias bh: pass params['bh'] to rnn_forward.",
+                _without("bh"), "ch03-initial-loss"),
+        Mistake("initial_loss/last-step-only",
+                "It scores only the last time step: a character model predicts at every step, and "
+                "the loss is the mean over all T*B positions.",
+                _last_step_loss, "ch03-initial-loss"),
+        Mistake("initial_loss/targets-shifted-again",
+                "It compares logits[t] with targets[t + 1]: the targets are already the next "
+                "characters (targets[t] is what to predict after reading x[t]), so do not shift "
+                "them again.",
+                _targets_shifted_again, "ch03-initial-loss"),
+    ],
+)
+
+
+def check_initial_loss(initial_loss, hidden=False, output_forward=None, sequence_cross_entropy=None):
     """Check a student's ``initial_loss(params, x, targets) -> float``.
 
     The model runs from ``h0 = 0``: the RNN over ``x``, the output layer at every step, and the
     mean softmax cross-entropy over all ``T*B`` positions. The parameters used here are *not*
     small, so a function that returns ``ln V`` without running the model fails.
+
+    Parameters
+    ----------
+    initial_loss : callable
+    hidden : bool
+    output_forward, sequence_cross_entropy : callable, optional
+        The student's functions it is built on: checked first when ``initial_loss`` is wrong
+        ("fix output_forward first").
     """
-    shapes = [(1, 1, 3, 2), (7, 2, 5, 6)] if hidden else [(6, 3, 5, 4), (4, 2, 8, 3)]
-    for seed in case_seeds(hidden):
-        for T, B, V, H in shapes:
-            rng = np.random.default_rng(seed)
-            params, x, targets = _loss_inputs(rng, T, B, V, H)
-            where = f" (seed {seed}, T={T}, B={B}, V={V}, H={H})"
-            want = _initial_loss(params, x, targets)
-            student_params = {k: v.copy() for k, v in params.items()}
-            got = _scalar(call_student(initial_loss, student_params, x, targets, name="initial_loss"), "initial_loss")
-            if abs(got - want) <= 1e-7 * abs(want) + 1e-9:
-                continue
+    depends = {}
+    if output_forward is not None:
+        depends["output_forward"] = lambda: run_check(OUTPUT_FORWARD, output_forward, hidden, quiet=True)
+    if sequence_cross_entropy is not None:
+        depends["sequence_cross_entropy"] = lambda: run_check(SEQUENCE_CROSS_ENTROPY, sequence_cross_entropy,
+                                                              hidden, quiet=True)
+    run_check(INITIAL_LOSS, initial_loss, hidden, depends=depends)
 
-            def near(v):
-                return abs(got - v) <= 1e-7 * abs(v) + 1e-9
 
-            if near(float(_log(V))):
-                reason = "It returns ln V without running the model: compute the loss of these parameters."
-            elif near(float(_exp(want))):
-                reason = "It returns the perplexity exp(loss); return the loss."
-            elif near(want / float(_log(2.0))):
-                reason = "It is in bits; use the natural log (nats)."
-            elif near(want * T * B) and T * B > 1:
-                reason = "It sums over all positions; return the mean over the T*B positions."
-            elif near(want * T) and T > 1:
-                reason = "It sums over time; return the mean over all T*B positions."
-            elif near(want * B) and B > 1:
-                reason = "It sums over the batch; return the mean over all T*B positions."
-            else:
-                p = dict(params)
-                p["by"] = np.zeros_like(params["by"])
-                if near(_initial_loss(p, x, targets)):
-                    reason = "It leaves out the output bias by."
-                else:
-                    p = dict(params)
-                    p["bh"] = np.zeros_like(params["bh"])
-                    if near(_initial_loss(p, x, targets)):
-                        reason = "It leaves out the hidden bias bh."
-                    else:
-                        reason = (
-                            "Start from h0 = zeros((B, H)), run the RNN over x, apply the output layer to "
-                            "every hidden state, and average the cross-entropy over all positions. Your "
-                            "output_forward and sequence_cross_entropy must pass their checks first."
-                        )
-            raise CheckFailed(f"initial_loss returns {got:.6g}, expected {want:.6g}{where}. {reason}")
-    print("initial_loss: all checks passed.")
+# ---------------------------------------------------------------------------------------------
+# Conceptual questions
+
+_CH03_EXERCISE, check_ch03_questions = question_set("ch03_questions", [
+    Question(
+        "n_params", 23165,
+        "The number of parameters of a character RNN with D = O = 65 and H = 100",
+        "Add up the sizes of the five arrays: W_xh (H, D), W_hh (H, H), b_h (H,), W_hy (O, H), b_y (O,).",
+        wrong=(
+            Wrong(23000, "no-biases",
+                  "That leaves out the biases b_h and b_y: they are parameters too, H + O = 165 more."),
+            Wrong(13165, "no-recurrent-matrix",
+                  "That leaves out W_hh, the recurrent matrix, H * H = 10000 parameters."),
+        ),
+        section="ch03-count"),
+    Question(
+        "n_params_T1000", 23165,
+        "The number of parameters of the same model when it reads sequences of T = 1000 characters",
+        "Which of the five arrays has a size that depends on T?",
+        wrong=(
+            Wrong(23165000, "times-t",
+                  "The same parameters serve every step (weight sharing): the count has H, D and O "
+                  "in it, never T."),
+        ),
+        section="ch03-weight-sharing"),
+    Question(
+        "initial_loss_V65", float(np.log(65)),
+        "The loss (in nats) of a character model over V = 65 characters whose output weights and "
+        "bias are zero",
+        "With W_hy = 0 and b_y = 0 every logit is 0: what probability does the softmax give the target?",
+        wrong=(
+            Wrong(65, "perplexity",
+                  "65 is the perplexity e^L; the loss is its logarithm, ln 65."),
+            Wrong(float(np.log2(65)), "bits",
+                  "That is log2 65, in bits; the course measures the loss in nats, ln 65."),
+            Wrong(1 / 65, "probability",
+                  "1/65 is the probability of the target; the loss is minus its logarithm."),
+        ),
+        section="ch03-initial-loss", rtol=2e-3),
+    Question(
+        "dlogit_target", -0.2,
+        "The mean loss over N = 4 counted positions; at one of them the model gives the target "
+        "probability 0.2. The derivative of the loss with respect to that position's target logit",
+        "Derive it: one position's loss has gradient p - onehot(target) with respect to its logits, "
+        "and the mean multiplies each position's term by 1/N.",
+        wrong=(
+            Wrong(-0.8, "forgets-one-over-n",
+                  "p - 1 = -0.8 is the gradient of that one position's loss; the mean over N = 4 "
+                  "positions divides it by N."),
+            Wrong(0.2, "sign",
+                  "The target's entry of p - onehot is p - 1, negative: raising the target's logit "
+                  "lowers the loss. With 1/N: (0.2 - 1) / 4."),
+            Wrong(0.05, "forgets-onehot",
+                  "That is p / N: the target's entry of onehot(target) is 1, so the gradient is "
+                  "(p - 1) / N."),
+        ),
+        section="ch03-softmax-gradient"),
+])
