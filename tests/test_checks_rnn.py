@@ -258,3 +258,35 @@ def test_backward_that_edits_dhs_in_place_is_told_so():
         dhs[:] = 0.0  # ...but the caller's upstream gradient is wiped
         return grads
     _fails(check_rnn_backward, forward_ref, bad, words=["changed its argument dhs"])
+
+
+# --- generic diagnoses: arrangement of the results ---------------------------------------------
+
+def test_outputs_returned_in_swapped_order_are_named():
+    def bad(dh, cache):
+        dx, dh_prev, dWxh, dWhh, dbh = step_back_ref(dh, cache)
+        return dh_prev, dx, dWxh, dWhh, dbh
+    _fails(check_rnn_step_backward, step_ref, bad, words=["swapped", "in this order"])
+
+
+def test_forward_storing_h0_as_its_first_state_is_told_entry_0_is_extra():
+    def f(x, h0, Wxh, Whh, bh):
+        hs, _ = good_forward(x, h0, Wxh, Whh, bh)
+        return np.concatenate([h0[None], hs]), None
+    _fails(check_rnn_forward, f, words=["one time step too many at the start"])
+
+
+def test_forward_whose_loop_stops_early_is_told_to_check_the_range():
+    def f(x, h0, Wxh, Whh, bh):
+        hs, _ = good_forward(x, h0, Wxh, Whh, bh)
+        hs = hs.copy()
+        hs[-1] = 0.0
+        return hs, None
+    _fails(check_rnn_forward, f, words=["all zeros from", "range(T)"])
+
+
+def test_forward_returning_batch_major_states_is_told_time_comes_first():
+    def f(x, h0, Wxh, Whh, bh):
+        hs, _ = good_forward(x, h0, Wxh, Whh, bh)
+        return hs.transpose(1, 0, 2).copy(), None
+    _fails(check_rnn_forward, f, words=["time and batch axes swapped"])

@@ -380,14 +380,7 @@ def generic_diagnosis(name, got, want, case, time_axis=None, rtol=RTOL, atol=ATO
         return "generic/type", (f"{name} should be a numpy array of shape {tuple(want.shape)}, "
                                 f"but it is {_describe_value(got)}.")
     if got.shape != want.shape:
-        hint = ""
-        if got.ndim == 2 and got.shape == want.shape[::-1]:
-            hint = " It looks transposed: a gradient has the shape of what it differentiates."
-        elif got.size == want.size:
-            hint = " It has the right number of entries in another arrangement: check the axes."
-        elif got.ndim == want.ndim - 1:
-            hint = " One axis is missing: check the sums and the indexing over time or batch."
-        return "generic/shape", f"{name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}.{hint}"
+        return _shape_diagnosis(name, got, want, time_axis, rtol, atol)
     if got.dtype.kind not in "fiub":
         return "generic/type", f"{name} should hold numbers, but its dtype is {got.dtype}."
     if not _all(_isfinite(got)):
@@ -414,6 +407,58 @@ def generic_diagnosis(name, got, want, case, time_axis=None, rtol=RTOL, atol=ATO
         if found:
             return found
     return "generic/value", _where_it_differs(name, g, w, rtol, atol)
+
+
+def _shape_diagnosis(name, got, want, time_axis, rtol, atol):
+    """``(id, sentence)`` for a value of the wrong shape: what arrangement it is, if any."""
+    shapes = f"{name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}."
+    gradient = name.startswith("d") or name.startswith("grads")
+    numeric = got.dtype.kind in "fiub"
+    if numeric and got.ndim == want.ndim and got.ndim >= 2:
+        # The right numbers with the axes in another order (transposed, batch-major...).
+        import itertools
+
+        for perm in itertools.permutations(range(got.ndim)):
+            if perm == tuple(range(got.ndim)) or tuple(got.shape[i] for i in perm) != want.shape:
+                continue
+            if close(np.transpose(got, perm), want, rtol, atol):
+                if got.ndim == 2:
+                    why = (" A gradient has the shape of what it differentiates." if gradient
+                           else " Check the order of the factors in the product.")
+                    return "generic/transpose", f"{shapes} It is the transpose of the right answer.{why}"
+                if time_axis == 0 and perm[:2] == (1, 0):
+                    return "generic/batch-major", (
+                        f"{shapes} It holds the right numbers with the time and batch axes swapped: "
+                        "sequences are time-major here, (T, B, ...), so index time first (x[t]).")
+                return "generic/axes", f"{shapes} It holds the right numbers with its axes in another order."
+    if numeric and time_axis is not None and got.ndim == want.ndim and got.ndim >= 1:
+        extra = got.shape[time_axis] - want.shape[time_axis]
+        same_other = all(got.shape[i] == want.shape[i] for i in range(got.ndim) if i != time_axis)
+        if same_other and extra == 1:
+            gt = np.moveaxis(got, time_axis, 0)
+            wt = np.moveaxis(want, time_axis, 0)
+            if close(gt[1:], wt, rtol, atol):
+                return "generic/extra-first-step", (
+                    f"{shapes} It has one time step too many at the start: entries 1.. are right, so "
+                    "entry 0 is extra (the initial state, stored before the first step?). Entry t must "
+                    "be the result of step t, for t = 0..T-1.")
+            if close(gt[:-1], wt, rtol, atol):
+                return "generic/extra-last-step", (
+                    f"{shapes} It has one time step too many at the end: the loop runs one step too far.")
+        if same_other and extra == -1:
+            return "generic/missing-step", (
+                f"{shapes} One time step is missing: check the range of the loop over time "
+                "(range(T) visits t = 0..T-1).")
+    if got.ndim == want.ndim - 1:
+        return "generic/shape", (f"{shapes} One axis is missing: check the sums (axis=...) and the "
+                                 "indexing over time or batch.")
+    if got.ndim == want.ndim + 1:
+        return "generic/shape", (f"{shapes} There is one axis too many: a sum or an index that should "
+                                 "remove an axis is missing.")
+    if got.size == want.size:
+        return "generic/shape", (f"{shapes} It has the right number of entries in another arrangement: "
+                                 "check the axes.")
+    return "generic/shape", shapes
 
 
 def _factors(case):
@@ -444,11 +489,22 @@ def _time_diagnosis(name, g, w, axis, rtol, atol):
     if close(gt[::-1], wt, rtol, atol):
         return "generic/reversed", f"{name} is reversed in time."
     good = [close(gt[t], wt[t], rtol, atol) for t in range(T)]
+    zero = [not _any(gt[t] != 0) and bool(_any(wt[t] != 0)) for t in range(T)]
+    bad = [t for t in range(T) if not good[t]]
+    if bad and all(zero[t] for t in bad):
+        if bad == list(range(T - len(bad), T)):
+            return "generic/loop-stops-early", (
+                f"{name} is right up to t = {T - len(bad) - 1} and all zeros from t = {T - len(bad)}: "
+                "those steps were never computed. Check the range of the loop over time: "
+                "range(T) visits t = 0..T-1.")
+        if bad == list(range(len(bad))):
+            return "generic/loop-stops-early", (
+                f"{name} is all zeros at t = {_ranges(bad)} and right after: the loop never reaches "
+                "those steps. A loop backwards in time visits t = T-1, ..., 0: range(T - 1, -1, -1).")
     k = good.index(False)
     if k > 0 and not any(good[k:]):
         return "generic/time-step", (
-            f"{name} matches the right answer up to t = {k - 1} and first differs at t = {k}: "
-            "look at what changes from one step to the next.")
+            f"{name} matches the right answer up to t = {k - 1} and first differs at t = {k}.")
     if any(good):
         bad = [t for t in range(T) if not good[t]]
         right = [t for t in range(T) if good[t]]
@@ -676,6 +732,13 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
     if not wrong:
         return CheckFailed(f"{name} gives a wrong result{where}: {_join(extra)} should not be "
                            "there.", mistake_id="generic/extra")
+    swapped = _swapped_pair(wrong, got, expected, exercise.rtol, exercise.atol)
+    if swapped:
+        a, b = swapped
+        order = ", ".join(exercise.returns)
+        return CheckFailed(f"{name} gives a wrong result{where}. {a} and {b} are swapped: your {a} "
+                           f"is the right {b} and your {b} the right {a}. Return ({order}) in "
+                           "this order.", mistake_id="generic/swapped")
     first = wrong[0]
     if first not in got and "[" in first:  # an entry of a returned dict
         outer, key = first.split("[", 1)
@@ -697,6 +760,16 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
     if others:
         tail += f" Also wrong: {_join(others, right + [first])}."
     return CheckFailed(f"{name} gives a wrong result{where}. {sentence}{tail}", mistake_id=mid)
+
+
+def _swapped_pair(wrong, got, expected, rtol, atol):
+    """Two wrong values that are each other's right answers (returned in the wrong order)."""
+    for i, a in enumerate(wrong):
+        for b in wrong[i + 1:]:
+            if a in got and b in got and close(_as_number_or_array(got[a]), expected[b], rtol, atol) \
+                    and close(_as_number_or_array(got[b]), expected[a], rtol, atol):
+                return a, b
+    return None
 
 
 def _right_and_wrong(wrong, right):
