@@ -634,9 +634,9 @@ def beam_search(step, state, bos, eos, max_len, k):
             break
     else:
         # After max_len steps the hypotheses still in the beam are finished too.
-        normalised = _normalised(scores, max_len)
-        j = np.argmax(normalised, axis=1)
-        better = normalised[rows[:, 0], j] > best_score
-        best_score = np.where(better, normalised[rows[:, 0], j], best_score)
-        best[:, better] = history[:, better, j[better]]
+        last = _normalised(scores, max_len)
+        slot = np.argmax(last, axis=1)
+        wins = last[rows[:, 0], slot] > best_score
+        best_score[wins] = last[rows[:, 0], slot][wins]
+        best[:, wins] = history[:, wins, slot[wins]]
     return best, best_score
