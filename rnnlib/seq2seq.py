@@ -206,6 +206,36 @@ def _last_real(src_mask, S, B):
     return lengths - 1, np.arange(B)
 
 
+def _pack(state):
+    """A state (nested tuples of arrays, examples on axis 0) as one float array ``(N, n)``."""
+    if isinstance(state, (tuple, list)):
+        return np.concatenate([_pack(s) for s in state], axis=1)
+    return state.reshape(state.shape[0], -1).astype(np.float64)
+
+
+def _layout(state):
+    """How :func:`_unpack` splits a packed state: ``("node", parts)`` or ``("leaf", shape, dtype)``."""
+    if isinstance(state, (tuple, list)):
+        return ("node", [_layout(s) for s in state])
+    return ("leaf", state.shape[1:], state.dtype)
+
+
+def _unpack(rows, layout):
+    """The state that :func:`_pack` packed into ``rows (N, n)``, shaped as ``layout`` says."""
+    def walk(spec, start):
+        if spec[0] == "node":
+            parts = []
+            for sub in spec[1]:
+                part, start = walk(sub, start)
+                parts.append(part)
+            return tuple(parts), start
+        _, shape, dtype = spec
+        n = int(np.prod(shape, dtype=np.int64))
+        return rows[:, start:start + n].reshape((rows.shape[0],) + shape).astype(dtype), start + n
+
+    return walk(layout, 0)[0]
+
+
 def _log_softmax(logits):
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -405,7 +435,7 @@ class Seq2Seq:
 
     # -- translating: the decoder reads its own predictions ----------------------------------
 
-    def decoder(self, params, src, src_mask=None):
+    def decoder(self, params, src, src_mask=None, flat=False):
         """The trained decoder as a step function for :func:`greedy_decode` / :func:`beam_search`.
 
         Parameters
@@ -413,12 +443,15 @@ class Seq2Seq:
         params : dict
         src : (S, B) int ndarray
         src_mask : (S, B) bool ndarray, optional
+        flat : bool
+            Pack the state into one float array ``(B, n)`` (and unpack it inside ``step``), for
+            decoders written for an array state (the exercises'). Same results.
 
         Returns
         -------
         step : callable
             ``step(prev (N,), state) -> (log_probs (N, V), state)``.
-        state : tuple
+        state : tuple, or (B, n) ndarray when ``flat``
             The decoder's start, one row per example: ``(cell state, c (B, H), keys (B, S, H),
             mask (B, S))``. Everything in it has the example on axis 0, so a beam search can
             reorder and repeat rows.
@@ -443,7 +476,15 @@ class Seq2Seq:
             return _log_softmax(logits), (cell_state, c, keys_rows, mask_rows)
 
         state = (self.cell.zero_state(B, H, c.dtype), c, keys.transpose(1, 0, 2), mask.T)
-        return step, state
+        if not flat:
+            return step, state
+        layout = _layout(state)
+
+        def flat_step(prev, rows):
+            log_probs, new = step(prev, _unpack(rows, layout))
+            return log_probs, _pack(new)
+
+        return flat_step, _pack(state)
 
     def translate(self, params, data, bos, eos, max_len, k=None, batch_size=256):
         """Decode every source of ``data`` (a :class:`Batch`): greedy, or beam search of width ``k``.

@@ -380,3 +380,17 @@ def test_greedy_fills_with_the_end_marker_and_reads_its_own_predictions():
         prev = log_probs.argmax(axis=1)
         ended = (ids[:t] == 0).any(axis=0)
         np.testing.assert_array_equal(ids[t], np.where(ended, 0, prev))
+
+
+def test_a_flat_decoder_state_gives_the_same_translations():
+    for cell in ("rnn", "lstm"):
+        model, params, (src, src_mask, *_) = _model_case(cell, "dot", 4)
+        step, state = model.decoder(params, src, src_mask)
+        flat_step, flat_state = model.decoder(params, src, src_mask, flat=True)
+        assert isinstance(flat_state, np.ndarray) and flat_state.shape[0] == src.shape[1]
+        np.testing.assert_array_equal(greedy_decode(step, state, 1, 0, 5),
+                                      greedy_decode(flat_step, flat_state, 1, 0, 5))
+        ids, scores = beam_search(step, state, 1, 0, 5, 3)
+        flat_ids, flat_scores = beam_search(flat_step, flat_state, 1, 0, 5, 3)
+        np.testing.assert_array_equal(ids, flat_ids)
+        np.testing.assert_allclose(scores, flat_scores, atol=1e-12)
