@@ -42,6 +42,22 @@ _rnn_step = _rnn.rnn_step_forward
 _FIELDS = ("query", "keys", "weights")
 
 
+def _quietly(variant):
+    """A mistake's variant that computes without numpy's warnings: a mask used the wrong way
+    gives NaN on purpose, and the student should not see warnings from the diagnosis."""
+
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return variant(*args, **kwargs)
+
+    quiet.__name__ = getattr(variant, "__name__", "variant")
+    return quiet
+
+
+def _mistake(id, says, variant, section):
+    return Mistake(id, says, _quietly(variant), section)
+
+
 # ---------------------------------------------------------------------------------------------
 # Attention cases. S, B and H differ, so that an axis mixed up is a shape error or a clearly
 # wrong value; some cases have padding (a mask), some none; the hidden ones add S = 1, B = 1
@@ -84,6 +100,11 @@ def _softmax_edit(*edits):
     return mutate(_att_forward, *edits, inner=_masked_softmax)
 
 
+def _weights_transposed(query, keys, mask):
+    context, weights, cache = _att_forward(query, keys, mask)
+    return context, weights.T.copy(), cache
+
+
 ATTENTION_FORWARD = Exercise(
     name="attention_forward",
     reference=_att_forward,
@@ -93,53 +114,62 @@ ATTENTION_FORWARD = Exercise(
     cache_fields=_FIELDS,
     section="ch09-attention",
     mistakes=[
-        Mistake("attention_forward/softmax-wrong-axis",
+        _mistake("attention_forward/softmax-wrong-axis",
                 "The weights sum to 1 over the batch, not over the source positions: the softmax "
                 "runs along axis 0 of the (S, B) scores, so that each example's weights over its "
                 "S positions sum to 1.",
                 _softmax_edit((_SOFTMAX, "return softmax(scores, axis=1)")), "ch09-attention"),
-        Mistake("attention_forward/mask-ignored",
+        _mistake("attention_forward/mask-ignored",
                 "Padding gets attention weight: the mask is ignored. Set the scores of masked "
                 "positions to -inf before the softmax (np.where(mask, scores, -np.inf)), so "
                 "their weight is exactly 0.",
                 _softmax_edit((_WHERE, "scores = scores")), "ch09-mask"),
-        Mistake("attention_forward/masked-with-zero",
+        _mistake("attention_forward/masked-with-zero",
                 "Masked positions get the score 0 instead of -inf: exp(0) = 1, so padding still "
                 "gets weight. Use -np.inf, whose exp is exactly 0.",
                 _softmax_edit((_WHERE, "scores = np.where(mask, scores, 0.0)")), "ch09-mask"),
-        Mistake("attention_forward/masked-after-softmax",
+        _mistake("attention_forward/masked-after-softmax",
                 "The weights of padding are set to 0 after the softmax, so the weights of the real "
                 "positions no longer sum to 1. Mask the scores (with -inf) before the softmax.",
                 _softmax_edit((_WHERE, "pass"),
                               (_SOFTMAX, "return softmax(scores, axis=0) * (1 if mask is None else mask)")),
                 "ch09-mask"),
-        Mistake("attention_forward/mask-inverted",
+        _mistake("attention_forward/mask-inverted",
                 "The mask is used the wrong way round: True marks a real position (keep its score), "
                 "False marks padding (score -inf).",
                 _softmax_edit((_WHERE, "scores = np.where(mask, -np.inf, scores)")), "ch09-mask"),
-        Mistake("attention_forward/no-softmax",
+        _mistake("attention_forward/no-softmax",
                 "The weights are the raw scores: turn them into weights with a softmax over the "
                 "source positions (positive, summing to 1).",
                 _softmax_edit((_SOFTMAX, "return np.where(np.isfinite(scores), scores, 0.0)")),
                 "ch09-attention"),
-        Mistake("attention_forward/not-normalised",
+        _mistake("attention_forward/not-normalised",
                 "The weights are exp(scores) without dividing by their sum: each example's weights "
                 "must sum to 1 over its source positions.",
                 _softmax_edit((_SOFTMAX, "return np.exp(scores)")), "ch09-attention"),
-        Mistake("attention_forward/scaled-scores",
+        _mistake("attention_forward/scaled-scores",
                 "The scores are divided by sqrt(H), as in the Transformer's scaled dot product: this "
                 "exercise's score is the plain dot product keys[s, b] . query[b].",
                 mutate(_att_forward, (_SCORES, "scores = np.sum(keys * query, axis=2) / np.sqrt(query.shape[1])")),
                 "ch09-attention"),
-        Mistake("attention_forward/context-summed",
+        _mistake("attention_forward/context-summed",
                 "The context is the plain sum of the keys: weight each key by its attention weight, "
                 "context[b] = sum over s of weights[s, b] * keys[s, b].",
                 mutate(_att_forward, (_CONTEXT, "context = np.sum(keys, axis=0)")), "ch09-attention"),
-        Mistake("attention_forward/context-averaged",
+        _mistake("attention_forward/context-averaged",
                 "The context is the plain average of the keys, as if every weight were 1/S: weight "
                 "each key by its attention weight.",
                 mutate(_att_forward, (_CONTEXT, "context = np.mean(keys, axis=0)")), "ch09-attention"),
-        Mistake("attention_forward/context-wrong-axis",
+        _mistake("attention_forward/weights-transposed",
+                "Your weights are (B, S), one row per example: rnnlib is time-major, so the "
+                "weights are (S, B), weights[s, b] for position s of example b, like the scores.",
+                _weights_transposed, "ch09-attention"),
+        _mistake("attention_forward/mask-none-not-handled",
+                "With mask=None (no padding) your weights are NaN: None means every position is "
+                "real, so use the mask only when it is not None.",
+                _softmax_edit(("if mask is not None:", "if True:"),
+                              ("if not mask.any(axis=0).all():", "if False:")), "ch09-mask"),
+        _mistake("attention_forward/context-wrong-axis",
                 "The context sums over the batch axis: the weighted sum runs over the source "
                 "positions s (axis 0 of keys), one context per example, shape (B, H).",
                 mutate(_att_forward, (_CONTEXT, "context = np.sum(weights[:, :, None] * keys, axis=1)")),
@@ -176,42 +206,52 @@ ATTENTION_BACKWARD = Exercise(
     returns=("dquery", "dkeys"),
     section="ch09-attention-backward",
     mistakes=[
-        Mistake("attention_backward/no-softmax-jacobian",
+        _mistake("attention_backward/no-softmax-jacobian",
                 "The gradient goes from the weights to the scores unchanged: the weights are a "
                 "softmax of the scores, so dscores = weights * (dweights - sum over s of "
                 "weights * dweights).",
                 mutate(_att_backward, (_DSCORES, "dscores = dweights")), "ch09-attention-backward"),
-        Mistake("attention_backward/jacobian-diagonal-only",
+        _mistake("attention_backward/jacobian-diagonal-only",
                 "dscores = weights * dweights uses only the diagonal of the softmax's Jacobian: "
                 "raising one score lowers every other weight, so subtract the weighted sum, "
                 "dscores = weights * (dweights - sum over s of weights * dweights).",
                 mutate(_att_backward, (_DSCORES, "dscores = weights * dweights")),
                 "ch09-attention-backward"),
-        Mistake("attention_backward/jacobian-missing-weights",
+        _mistake("attention_backward/jacobian-missing-weights",
                 "The softmax's Jacobian lacks its factor weights[s]: dscores = weights * (dweights "
                 "- sum over s of weights * dweights).",
                 mutate(_att_backward, (_DSCORES, "dscores = dweights - np.sum(weights * dweights, axis=0)")),
                 "ch09-attention-backward"),
-        Mistake("attention_backward/jacobian-sum-wrong-axis",
+        _mistake("attention_backward/jacobian-sign-flipped",
+                "The softmax's Jacobian has the wrong sign: dscores = weights * (dweights - sum "
+                "over s of weights * dweights), the weighted sum subtracted from dweights.",
+                mutate(_att_backward, (_DSCORES, "dscores = weights * (np.sum(weights * dweights, axis=0) - dweights)")),
+                "ch09-attention-backward"),
+        _mistake("attention_backward/jacobian-sum-wrong-axis",
                 "The sum in the softmax's Jacobian runs over the batch: it runs over the source "
                 "positions s of one example (axis 0 of the (S, B) weights).",
                 mutate(_att_backward, (_DSCORES, "dscores = weights * (dweights - np.sum(weights * dweights, axis=1, keepdims=True))")),
                 "ch09-attention-backward"),
-        Mistake("attention_backward/dkeys-missing-score-path",
+        _mistake("attention_backward/dkeys-missing-score-path",
                 "dkeys only has the gradient through the average (weights * dcontext): each key "
                 "also sets its own score k_s . q, which adds dscores[s] * query.",
                 mutate(_att_backward, (_SCORE_PATH, "pass")), "ch09-attention-backward"),
-        Mistake("attention_backward/dkeys-missing-average-path",
+        _mistake("attention_backward/dkeys-missing-average-path",
                 "dkeys only has the gradient through the scores: each key is also averaged into "
                 "the context, which adds weights[s] * dcontext.",
                 mutate(_att_backward, (_AVERAGE_PATH, "dkeys = np.zeros_like(keys)")),
                 "ch09-attention-backward"),
-        Mistake("attention_backward/dkeys-score-path-without-jacobian",
+        _mistake("attention_backward/dkeys-score-path-without-jacobian",
                 "dquery is right, but dkeys's score path uses dweights where dscores belongs: "
                 "the gradient reaches the scores through the softmax, dkeys gets dscores[s] * query.",
                 mutate(_att_backward, (_SCORE_PATH, "dkeys += dweights[:, :, None] * query")),
                 "ch09-attention-backward"),
-        Mistake("attention_backward/dquery-without-jacobian",
+        _mistake("attention_backward/returns-swapped",
+                "You return (dkeys, dquery): a backward returns the gradients in the order of the "
+                "forward's arguments, (dquery, dkeys).",
+                mutate(_att_backward, ("return dquery, dkeys", "return dkeys, dquery")),
+                "ch09-attention-backward"),
+        _mistake("attention_backward/dquery-without-jacobian",
                 "dkeys is right, but dquery uses dweights where dscores belongs: dquery = sum over "
                 "s of dscores[s] * keys[s], with dscores after the softmax's Jacobian.",
                 mutate(_att_backward, (_DQUERY, "dquery = np.sum(dweights[:, :, None] * keys, axis=0)")),
@@ -337,6 +377,36 @@ def _with_bos(step, state, bos, eos, max_len):
     return np.concatenate([np.full((1, ids.shape[1]), bos, dtype=ids.dtype), ids[:-1]])
 
 
+def _batch_major(decoder):
+    """A decoder whose ids come back batch-major, ``(B, max_len)``: the transpose."""
+
+    def variant(*args):
+        out = decoder(*args)
+        if isinstance(out, tuple):
+            return (out[0].T.copy(),) + out[1:]
+        return out.T.copy()
+
+    return variant
+
+
+def _ended_rows(ids, eos):
+    """How many rows it takes until every column has had its eos (all rows if one never ends)."""
+    ended = np.cumsum(ids == eos, axis=0) > 0
+    done = np.flatnonzero(ended.all(axis=1))
+    return int(done[0]) + 1 if done.size else ids.shape[0]
+
+
+def _trimmed(step, state, bos, eos, max_len):
+    ids = _greedy(step, state, bos, eos, max_len)
+    return ids[:_ended_rows(ids, eos)]
+
+
+def _filled_with_zeros(step, state, bos, eos, max_len):
+    ids = _greedy(step, state, bos, eos, max_len)
+    after = np.vstack([np.zeros((1, ids.shape[1]), dtype=bool), (np.cumsum(ids == eos, axis=0) > 0)[:-1]])
+    return np.where(after, 0, ids)
+
+
 GREEDY = Exercise(
     name="greedy_decode",
     reference=_greedy,
@@ -345,32 +415,44 @@ GREEDY = Exercise(
     time_axis={"ids": 0},
     section="ch09-greedy",
     mistakes=[
-        Mistake("greedy_decode/prediction-not-fed-back",
+        _mistake("greedy_decode/prediction-not-fed-back",
                 "Every step reads the start marker bos again: at step t the decoder must read "
                 "its own prediction from step t-1 (prev = the argmax you just took).",
                 mutate(_greedy, (_STEP, "log_probs, state = step(np.full(B, bos, dtype=np.int64), state)")),
                 "ch09-teacher-forcing"),
-        Mistake("greedy_decode/state-not-carried",
+        _mistake("greedy_decode/state-not-carried",
                 "Every step starts from the initial state: keep the state that step returns and "
                 "pass it to the next call.",
                 mutate(_greedy, (_STEP, "log_probs, _ = step(prev, state)")), "ch09-greedy"),
-        Mistake("greedy_decode/continues-after-eos",
+        _mistake("greedy_decode/continues-after-eos",
                 "After an example has produced eos your output goes on with more tokens: once an "
                 "example has ended, the rest of its column must be eos.",
                 mutate(_greedy, ("ids[t] = np.where(done, eos, prev)", "ids[t] = prev")), "ch09-greedy"),
-        Mistake("greedy_decode/stops-when-one-ends",
+        _mistake("greedy_decode/stops-when-one-ends",
                 "Decoding stops for every example as soon as one of them produces eos: stop only "
                 "when all of them have ended (or after max_len steps).",
                 mutate(_greedy, ("if done.all():", "if done.any():")), "ch09-greedy"),
-        Mistake("greedy_decode/argmax-wrong-axis",
+        _mistake("greedy_decode/argmax-wrong-axis",
                 "The argmax runs over the batch (axis 0) of the (B, V) log-probabilities: take the "
                 "most likely token of each example, np.argmax(log_probs, axis=1).",
                 mutate(_greedy, ("np.argmax(log_probs, axis=1)", "np.argmax(log_probs, axis=0)")),
                 "ch09-greedy"),
-        Mistake("greedy_decode/output-starts-with-bos",
+        _mistake("greedy_decode/output-starts-with-bos",
                 "Your output starts with the start marker: return only the generated tokens, the "
                 "first one in row 0.",
                 _with_bos, "ch09-greedy"),
+        _mistake("greedy_decode/batch-major",
+                "Your ids are (B, max_len), one row per example: rnnlib is time-major, so ids[t, b] "
+                "is the token of example b at step t, shape (max_len, B).",
+                _batch_major(_greedy), "ch09-greedy"),
+        _mistake("greedy_decode/trimmed",
+                "Your output stops at the step where decoding stopped: it must always have max_len "
+                "rows, filled with eos after each example's end.",
+                _trimmed, "ch09-greedy"),
+        _mistake("greedy_decode/padded-with-zeros",
+                "After an example's eos your column holds 0: fill the rest of the column with eos "
+                "(the end marker's id is an argument; it is not always 0).",
+                _filled_with_zeros, "ch09-greedy"),
     ],
 )
 
@@ -388,6 +470,13 @@ _REORDER = "state = _take(state, (rows * k + parent).reshape(-1))"
 _BETTER = "better = normalised[rows[:, 0], j] > best_score"
 
 
+def _raw_score_returned(step, state, bos, eos, max_len, k):
+    """The right hypotheses, returned with their total log-probability instead of per token."""
+    ids, scores = _beam(step, state, bos, eos, max_len, k)
+    lengths = np.array([min(_ended_rows(ids[:, [b]], eos), max_len) for b in range(ids.shape[1])])
+    return ids, scores * lengths
+
+
 def _not_pruned(step, state, bos, eos, max_len, k):
     """The reference with a beam wide enough never to prune: an exhaustive search."""
     V = step(np.full(state.shape[0], bos), state)[0].shape[1]
@@ -402,60 +491,68 @@ BEAM = Exercise(
     time_axis={"ids": 0},
     section="ch09-beam",
     mistakes=[
-        Mistake("beam_search/no-length-normalisation",
+        _mistake("beam_search/no-length-normalisation",
                 "Hypotheses are compared by their total log-probability: that favours short ones "
                 "(every token adds a negative number). Compare finished hypotheses by score / "
                 "length, length counting the generated tokens with eos, and return that.",
                 mutate(_beam, ("return scores / length", "return scores"), inner=_normalised),
                 "ch09-length-normalisation"),
-        Mistake("beam_search/not-pruned",
+        _mistake("beam_search/not-pruned",
                 "Your search keeps every candidate instead of the k best at each step: it finds "
                 "what an exhaustive search finds. Keep only the k highest-scoring candidates of "
                 "each example after every step.",
                 _not_pruned, "ch09-beam"),
-        Mistake("beam_search/k-copies-of-start",
+        _mistake("beam_search/k-copies-of-start",
                 "Your beam finds what greedy decoding finds: its k slots hold copies of the same "
                 "hypothesis. At the start only one slot holds the empty hypothesis (score 0); the "
                 "others are empty (score -inf), so the first step's k candidates are different.",
                 mutate(_beam, ("scores[:, 0] = 0.0", "scores[:, :] = 0.0")), "ch09-beam"),
-        Mistake("beam_search/finished-stay-in-beam",
+        _mistake("beam_search/finished-stay-in-beam",
                 "Hypotheses that ended with eos stay in the beam and are extended further, taking "
                 "the places of live ones: a finished hypothesis leaves the beam (set its score to "
                 "-inf after recording it).",
                 mutate(_beam, ("scores = np.where(ended, -np.inf, scores)", "pass")), "ch09-beam"),
-        Mistake("beam_search/finished-dropped",
+        _mistake("beam_search/finished-dropped",
                 "Hypotheses that end with eos are thrown away: only those still unfinished after "
                 "max_len steps are returned. Record every finished hypothesis and keep the best.",
                 mutate(_beam, (_BETTER, "better = np.zeros(B, dtype=bool)")), "ch09-beam"),
-        Mistake("beam_search/stops-at-first-finished",
+        _mistake("beam_search/stops-at-first-finished",
                 "The search stops as soon as some hypothesis ends: a longer one may still score "
                 "better per token. Go on until every beam is empty or max_len steps are done.",
                 mutate(_beam, ("if not np.isfinite(scores).any():", "if ended.any():")), "ch09-beam"),
-        Mistake("beam_search/last-finished-not-best",
+        _mistake("beam_search/last-finished-not-best",
                 "Each finished hypothesis replaces the previous one, even when it scores worse: "
                 "keep a finished hypothesis only if its normalised score beats the best so far.",
                 mutate(_beam, (_BETTER, "better = np.isfinite(normalised[rows[:, 0], j])")), "ch09-beam"),
-        Mistake("beam_search/history-not-reordered",
+        _mistake("beam_search/history-not-reordered",
                 "The kept candidates append their token to the history of the slot they land in, "
                 "not to their parent's: after pruning, slot j continues hypothesis parent[j], so "
                 "reorder the history (and the state) by parent before appending.",
                 mutate(_beam, ("history[:, rows, parent]", "history")), "ch09-beam"),
-        Mistake("beam_search/states-not-reordered",
+        _mistake("beam_search/states-not-reordered",
                 "The decoder states are not reordered after pruning: slot j now continues "
                 "hypothesis parent[j], so its state must be row parent[j]'s state "
                 "(state = state[parent rows]).",
                 mutate(_beam, (_REORDER, "pass")), "ch09-beam"),
-        Mistake("beam_search/adds-probabilities",
+        _mistake("beam_search/adds-probabilities",
                 "The scores add probabilities: a sequence's probability is the product of its "
                 "tokens' probabilities, so its score adds their log-probabilities.",
                 mutate(_beam, ("log_probs.reshape(B, k, V)", "np.exp(log_probs).reshape(B, k, V)")),
                 "ch09-beam"),
-        Mistake("beam_search/keeps-lowest",
+        _mistake("beam_search/keeps-lowest",
                 "The beam keeps the k lowest-scoring candidates: np.argsort sorts in increasing "
                 "order, so sort -candidates (or take the last k).",
                 mutate(_beam, (_TOP, "top = np.argsort(candidates, axis=1, kind=\"stable\")[:, :k]")),
                 "ch09-beam"),
-        Mistake("beam_search/length-without-eos",
+        _mistake("beam_search/raw-score-returned",
+                "The right hypotheses, but the scores returned are their total log-probabilities: "
+                "return the normalised score, score / length, by which they were chosen.",
+                _raw_score_returned, "ch09-length-normalisation"),
+        _mistake("beam_search/batch-major",
+                "Your ids are (B, max_len), one row per example: rnnlib is time-major, so ids[t, b] "
+                "is the token of example b at step t, shape (max_len, B).",
+                _batch_major(_beam), "ch09-beam"),
+        _mistake("beam_search/length-without-eos",
                 "A finished hypothesis's length does not count its eos: the length is the number "
                 "of tokens generated, eos included (a hypothesis ending at step t has length t + 1).",
                 mutate(_beam, ("_normalised(scores, t + 1)", "_normalised(scores, max(t, 1))")),
