@@ -54,8 +54,8 @@ def _quietly(variant):
     return quiet
 
 
-def _mistake(id, says, variant, section):
-    return Mistake(id, says, _quietly(variant), section)
+def _mistake(mistake_id, says, variant, section):
+    return Mistake(mistake_id, says, _quietly(variant), section)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,10 +196,16 @@ _DQUERY = "dquery = np.sum(dscores[:, :, None] * keys, axis=0)"
 _SCORE_PATH = "dkeys += dscores[:, :, None] * query"
 _AVERAGE_PATH = "dkeys = weights[:, :, None] * dcontext"
 
+def _forward_pair(query, keys, mask):
+    """The reference forward as an (output, cache) pair, as the backward check expects."""
+    context, _, cache = _att_forward(query, keys, mask)
+    return context, cache
+
+
 ATTENTION_BACKWARD = Exercise(
     name="attention_backward",
     reference=_att_backward,
-    forward=lambda query, keys, mask: _forward_pair(query, keys, mask),
+    forward=_forward_pair,
     cache_fields=_FIELDS,
     arg_names=("query", "keys", "mask", "dcontext"),
     cases=lambda hidden: _attention_cases(hidden, with_dcontext=True),
@@ -258,12 +264,6 @@ ATTENTION_BACKWARD = Exercise(
                 "ch09-attention-backward"),
     ],
 )
-
-
-def _forward_pair(query, keys, mask):
-    """The reference forward as an (output, cache) pair, as the backward check expects."""
-    context, _, cache = _att_forward(query, keys, mask)
-    return context, cache
 
 
 def check_attention_backward(attention_forward, attention_backward, hidden=False):
