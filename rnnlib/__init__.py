@@ -17,6 +17,9 @@ Modules, each named after what it holds (all importable as attributes, ``rnnlib.
 * ``models`` — a model is inputs, a cell and a head; ``charlm`` (character language model),
   ``regressor`` (sequence regression), ``forecast`` (windows and baselines for series),
   ``ngram`` (count-based baselines);
+* ``seq2seq`` — the encoder–decoder that translates, with greedy decoding and beam search;
+  ``attention`` — dot-product and additive attention; ``dates`` — the translation task
+  (dates as people write them, to ISO form);
 * ``params``, ``optim``, ``training``, ``gradcheck`` — parameters, optimizers and clipping,
   the one training loop, gradient checking;
 * ``probes``, ``dynamics`` — what the book measures inside a network (memory, Jacobians,
@@ -39,11 +42,13 @@ from rnnlib.gradcheck import check_backward, numerical_gradient, numerical_gradi
 # Every module, importable as an attribute (``rnnlib.data.load_text``). All numpy-only;
 # plotting imports matplotlib inside its functions.
 from rnnlib import (  # noqa: E402
+    attention,
     bidirectional,
     cells,
     charlm,
     checks,
     data,
+    dates,
     dynamics,
     forecast,
     gradcheck,
@@ -60,6 +65,7 @@ from rnnlib import (  # noqa: E402
     probes,
     regressor,
     rnn,
+    seq2seq,
     stacked,
     training,
 )

@@ -80,7 +80,14 @@ class SequenceModel:
             return W.T[np.asarray(inputs)] + b
         return input_terms(inputs, W, b)
 
-    def _input_grads(self, da, inputs, params):
+    def input_grads(self, da, inputs, params):
+        """Gradients of ``W_in`` and ``b_in`` from the gradient ``da (T, B, G*H)`` on the input terms.
+
+        Returns
+        -------
+        dict
+            ``{cell.input_weight: (G*H, D), cell.input_bias: (G*H,)}``.
+        """
         W = params[self.cell.input_weight]
         T, B, GH = da.shape
         da_flat = da.reshape(T * B, GH)
@@ -137,7 +144,7 @@ class SequenceModel:
         hs, cache = self.forward(params, inputs, state)
         loss, dhs, head_grads = self.head.loss(params, hs, targets, mask)
         da, _, cell_grads = self.cell.backward(dhs, cache)
-        grads = {**self._input_grads(da, inputs, params), **cell_grads, **head_grads}
+        grads = {**self.input_grads(da, inputs, params), **cell_grads, **head_grads}
         return loss, {k: grads[k] for k in params}, self.cell.last_state(cache)
 
     def evaluate(self, params, inputs, targets, state=None, mask=None):

@@ -158,6 +158,11 @@ def call_student(fn, *args, name=None, allow=(), copy_args=True, **kwargs):
         raise
     except ReferenceUsedError as err:
         raise CheckFailed(f"{name}: {err}", mistake_id="generic/calls-reference") from None
+    except CheckFailed:
+        # Already feedback: a student's function checked inside another call (a backward run
+        # on the cache of the student's forward). Wrapping it again would say "raised
+        # CheckFailed: ... raised ValueError".
+        raise
     except Exception as err:  # noqa: BLE001 - every crash becomes feedback
         shapes = ", ".join(fmt_shape(a) for a in args)
         hint = ""
