@@ -17,9 +17,9 @@ It also writes the notebooks' setup code (:func:`setup_code`). Every notebook th
 repository starts with it: ``make release`` puts it at the top of each assignment's first code
 cell, and the site puts it in a first cell of each chapter's downloadable notebook. When
 ``rnnlib`` is missing (Colab, a student's own Jupyter) it installs the kit's wheel from the
-course website, if ``html: baseurl`` in ``_config.yml`` gives the site's address, and
-otherwise stops with the exact commands to install it, never with a bare
-``ModuleNotFoundError``.
+course website, if ``html: baseurl`` in ``_config.yml`` gives the site's address (else from the
+course's repository, if ``repository: url`` gives it), and otherwise stops with the exact
+commands to install the kit, never with a bare ``ModuleNotFoundError``.
 """
 from __future__ import annotations
 
@@ -67,10 +67,24 @@ def site_address(config: dict) -> str:
     return ((config.get("html") or {}).get("baseurl") or "").strip()
 
 
+def install_source(config: dict, wheel: str) -> str:
+    """Where a notebook's setup cell installs rnnlib from, given the site's configuration.
+
+    The kit's wheel on the site once ``html: baseurl`` is set; else, once ``repository: url``
+    is (the launch buttons' repository), the package straight from it (``git+<url>@<branch>``,
+    which pip builds: rnnlib, numpy only); else "" (the cell says how to install the kit).
+    """
+    base = site_address(config)
+    if base:
+        return f"{base.rstrip('/')}/{SITE_FOLDER}/{wheel}"
+    repository = config.get("repository") or {}
+    url = (repository.get("url") or "").strip().rstrip("/")
+    return f"git+{url}@{repository.get('branch') or 'main'}" if url else ""
+
+
 def kit_url(root: Path = ROOT) -> str:
-    """Where the site offers the kit's wheel, or "" while the site's address is not set."""
-    base = site_address(site_config(root))
-    return f"{base.rstrip('/')}/{SITE_FOLDER}/{wheel_name(root)}" if base else ""
+    """Where this course's notebooks install rnnlib from ("" while no address is set)."""
+    return install_source(site_config(root), wheel_name(root))
 
 
 SETUP_MARK = "# Setup: installs rnnlib, the course's package, when this Python lacks it (as in Colab)."
@@ -82,15 +96,15 @@ def setup_code(url: str, wheel: str) -> str:
     Parameters
     ----------
     url : str
-        Where the site offers the kit's wheel ("" when the site's address is not configured).
+        Where to install rnnlib from (:func:`install_source`; "" when no address is set).
     wheel : str
         The wheel's file name, for the instructions.
     """
     return f'''{SETUP_MARK}
 import importlib, importlib.util, subprocess, sys
-KIT = {json.dumps(url)}  # set by the course's _config.yml (html: baseurl)
+KIT = {json.dumps(url)}  # from the course's _config.yml (html: baseurl, or repository: url)
 if importlib.util.find_spec("rnnlib") is None and KIT:
-    print("Installing rnnlib from the course kit:", KIT)
+    print("Installing rnnlib, the course's package, from", KIT)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", KIT])
     importlib.invalidate_caches()
 if importlib.util.find_spec("rnnlib") is None:

@@ -160,6 +160,17 @@ def test_setup_cell_without_rnnlib_says_exactly_how_to_install_it(tmp_path):
         assert words in message, f"the setup cell's message lacks {words!r}:\n{message}"
 
 
+def test_notebooks_install_from_the_site_else_the_repository_else_say_how():
+    wheel = kit.wheel_name()
+    site = {"html": {"baseurl": "https://example.org/rnn/"},
+            "repository": {"url": "https://github.com/o/r", "branch": "main"}}
+    assert kit.install_source(site, wheel) == f"https://example.org/rnn/kit/{wheel}"
+    site["html"]["baseurl"] = ""
+    assert kit.install_source(site, wheel) == "git+https://github.com/o/r@main"
+    assert kit.install_source({"html": {"baseurl": ""}, "repository": {"url": ""}}, wheel) == ""
+    assert kit.kit_url() == kit.install_source(kit.site_config(), wheel)
+
+
 def test_launch_buttons_are_off_without_a_repository_and_documented():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["repository"]["url"] == "", "the course's repository URL is set: test it live"
@@ -216,7 +227,7 @@ except CheckFailed as err:
                               text=True, env=_clean_env(OPENBLAS_NUM_THREADS="1"), timeout=600)
     out = proc.stdout
     assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
-    assert f"Installing rnnlib from the course kit: {base}{wheel.name}" in out
+    assert f"Installing rnnlib, the course's package, from {base}{wheel.name}" in out
     assert f"rnnlib from {tmp_path / 'venv'}" in out, out
     assert out.count("rnn_step_forward: all checks passed.") == 2, out
     assert "MISTAKE rnn_step_forward/no-bias" in out and _says("rnn_step_forward/no-bias") in out

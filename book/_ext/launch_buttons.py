@@ -88,8 +88,7 @@ def _write_chapter_notebook(app, pagename, templatename, context, doctree):
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    base = (app.config.html_baseurl or "").strip()
-    url = f"{base.rstrip('/')}/{kit.SITE_FOLDER}/{kit.wheel_name()}" if base else ""
+    url = kit.install_source(kit.site_config(Path(app.srcdir)), kit.wheel_name())
     nbformat.write(chapter_notebook(_executed(app, pagename), url), str(target))
 
 
