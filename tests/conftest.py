@@ -49,22 +49,27 @@ SKIP_GROUPS = (  # (words in the skip reason, group, what it needs)
     (("bubblewrap", "prlimit", "bwrap"), "confined grading", "bubblewrap"),
     (("postgresql",), "PostgreSQL gradebook", "postgresql"),
     (("torch",), "PyTorch cross-checks", "torch"),
-    (("axe", "npm"), "accessibility", "npm"),
+    (("axe-core", "npm"), "accessibility", "npm"),
 )
 
 
 def skip_summary(reasons) -> str | None:
-    """One line naming the skipped groups (with counts) and `make deps`; None if none skipped."""
-    if not reasons:
-        return None
+    """One line naming the groups skipped for missing software (with counts) and `make deps`;
+    None when nothing was skipped for that (a page without an animation is not a missing tool)."""
     counts: dict[str, int] = {}
     for reason in reasons:
         low = reason.lower()
         group = next((f"{name} (needs {needs})" for words, name, needs in SKIP_GROUPS
-                      if any(w in low for w in words)), "other")
-        counts[group] = counts.get(group, 0) + 1
+                      if any(w in low for w in words)), None)
+        if group:
+            counts[group] = counts.get(group, 0) + 1
+    if not counts:
+        return None
+    missing = sum(counts.values())
     groups = ", ".join(f"{g}: {n}" for g, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    return (f"Skipped {len(reasons)} tests: {groups}. "
+    other = len(reasons) - missing
+    more = f" ({other} more skipped for other reasons)" if other else ""
+    return (f"Skipped {missing} tests for missing software: {groups}{more}. "
             "Install what they need with: make deps")
 
 

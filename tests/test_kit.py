@@ -411,10 +411,11 @@ def _fill(page, function: str, code: str) -> None:
 
 
 @pytest.mark.slow
-def test_jupyterlab_from_the_kit_in_a_fresh_environment(built_kit, tmp_path):
+def test_jupyterlab_from_the_kit_in_a_fresh_environment(built_kit, mini_site, tmp_path):
     """Unzip the kit outside the repository, run its three commands, open Chapter 2's exercise
     in JupyterLab in Chromium, write one function right and one with a known mistake, Run All,
-    and read the checkers' verdicts on the page."""
+    and read the checkers' verdicts on the page. Then a chapter's downloaded notebook runs
+    there too, without the site's packages (myst_nb's glue)."""
     reason = chromium_missing_reason()
     if reason:
         pytest.skip(f"the JupyterLab test needs Chromium and playwright: {reason}")
@@ -489,3 +490,12 @@ def test_jupyterlab_from_the_kit_in_a_fresh_environment(built_kit, tmp_path):
     assert "CheckFailed" in failed and "check_rnn_forward(rnn_forward)" in failed
     assert str(folder / ".venv") in failed, "the checker did not come from the kit's environment"
     print(f"pip install -r requirements.txt took {installed:.0f} s")
+    chapter = mini_site[0] / "_build" / "html" / "_sources" / "book" / "ch00_tiny.ipynb"
+    ran = tmp_path / "chapter.ipynb"
+    proc = subprocess.run([str(folder / ".venv" / "bin" / "jupyter"), "execute", f"--output={ran}",
+                           str(chapter)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outputs = [o for c in nbformat.read(ran, as_version=4).cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("rnn_step_forward" in json.dumps(o.get("data", {})) for o in outputs), outputs
