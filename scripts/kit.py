@@ -305,9 +305,9 @@ def main(argv=None) -> int:
     wheel, kit = build(args.out)
     print(f"Course kit written:\n  {wheel}\n  {kit}")
     url = kit_url()
-    print(f"The notebooks install the wheel from {url}" if url else
-          "The site's address (html: baseurl in _config.yml) is not set: the notebooks tell "
-          "students how to install the kit instead of installing it.")
+    print(f"Where rnnlib is missing, the notebooks install it from {url}" if url else
+          "Neither the site's address (html: baseurl) nor the repository (repository: url) is "
+          "set in _config.yml: where rnnlib is missing, the notebooks say how to install the kit.")
     return 0
 
 
