@@ -6,6 +6,8 @@
 #   make release   solutions/<id>/<id>.md (MyST) -> solutions/<id>/<id>.ipynb -> exercises/ (nbgrader)
 #   make bench     rnnlib against PyTorch; results into bench/results/ (needs torch)
 #   make grade     grade a class: SUBMISSIONS=submitted (or ZIP=download.zip ASSIGNMENT=ch01_...)
+#   make kit       the course kit for students: _build/kit/ (rnnlib wheel, zip of the exercises)
+#   make deps      what `make test` needs beyond Python (Debian packages, PyTorch): nothing skipped
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -16,7 +18,7 @@ AXE_VERSION := 4.14.1
 # Tools installed in the venv (nbgrader calls `alembic`, tests call `jupyter-book`) come first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup book test release clean bench grade
+.PHONY: setup book test release clean bench grade kit deps
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +46,26 @@ test: setup
 
 release: setup
 	$(BIN)/python -m scripts.release
+
+# The course kit (scripts/kit.py): rnnlib's wheel (numpy only, with its checkers, no grading
+# code) and a zip of every exercise notebook with the wheel, a requirements.txt and a README.
+# The site builds the same kit into its kit/ folder and offers it for download.
+kit: setup
+	$(BIN)/python -m scripts.kit
+
+# Everything the tests use beyond Python, so that `make test` skips nothing: the Debian packages
+# of .ci/system-deps (the same script CI runs; needs root, else it says what to run), then the
+# .venv, axe-core (needs npm) and PyTorch (CPU build; this exact spelling).
+deps:
+	@if ! command -v apt-get >/dev/null; then \
+	  echo "No apt-get: install chromium, bubblewrap, postgresql and npm with your package manager."; \
+	elif [ "$$(id -u)" = 0 ]; then bash .ci/system-deps; \
+	elif sudo -n true 2>/dev/null; then sudo bash .ci/system-deps; \
+	else echo "Not root: run  sudo bash .ci/system-deps  for chromium, bubblewrap, postgresql, npm."; fi
+	$(MAKE) setup
+	@if command -v npm >/dev/null && [ ! -f $(VENV)/axe/node_modules/axe-core/axe.min.js ]; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION); fi
+	$(BIN)/python -m pip install --quiet torch==2.13.0
 
 # Benchmark (a script, not timed tests): rnnlib against PyTorch's nn.RNN and the machine's
 # matmul speed, plus character-model training throughput; writes bench/results/<date>.json and

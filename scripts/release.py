@@ -10,6 +10,11 @@ options (``:nbgrader: {grade: true, grade_id: test_f, ...}`` on a code cell, ``+
    no outputs, so the same text always gives the same bytes;
 2. ``nbgrader generate_assignment`` -> ``exercises/<id>/<id>.ipynb``: what students get.
 
+Step 1 also puts the course kit's setup code (``scripts/kit.py``: installs ``rnnlib`` where it
+is missing, as in Colab, or says how) at the top of each notebook's first code cell, the same
+lines in every assignment, with the site's address from ``_config.yml``; the .md sources do not
+repeat it.
+
     python -m scripts.release            # rewrite solutions/*/*.ipynb and exercises/ in place
     python -m scripts.release --check    # exit 1, listing the files, if either differs from
                                          # what the .md sources give
@@ -29,6 +34,8 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+
+from scripts import kit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,8 +88,10 @@ def notebook_from_myst(text):
 
 
 def write_notebook(md_path, ipynb_path):
-    """Write the notebook of the MyST file ``md_path`` to ``ipynb_path``; return the path."""
+    """Write the notebook of the MyST file ``md_path``, with the kit's setup code at the top of
+    its first code cell, to ``ipynb_path``; return the path."""
     nb = notebook_from_myst(Path(md_path).read_text(encoding="utf-8"))
+    kit.with_setup(nb, kit.notebook_setup_code())
     Path(ipynb_path).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(ipynb_path))
     return Path(ipynb_path)
