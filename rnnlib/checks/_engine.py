@@ -506,7 +506,9 @@ def run_check(exercise, student, hidden=False, *, depends=None, prepare=None, st
                 raise
             raise CheckFailed(f"{name}: {mistake.says} ({case.label}; here it raised {_first_line(err)})",
                               mistake_id=mistake.id) from None
-        if _values_close(got, expected, exercise.compare, exercise.rtol, exercise.atol):
+        # Compared by flattened name: a dict of gradients is compared entry by entry.
+        if _values_close(got, expected, _compared_names(exercise, expected), exercise.rtol,
+                         exercise.atol):
             _check_cache(exercise, got, expected, case, name)
             continue
         raise _failure(exercise, student, prepare, cases, i, got, expected, depends, name, allow)
