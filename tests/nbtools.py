@@ -56,8 +56,10 @@ def points_after(name, solved_ids):
 
 
 def max_points(name):
+    """Points of the auto-graded test cells (written answers, graded by hand, are not counted)."""
     nb = load(ROOT / "exercises" / name / f"{name}.ipynb")
-    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb["cells"] if nbgrader_meta(c).get("grade"))
+    return sum(float(nbgrader_meta(c).get("points", 0)) for c in nb["cells"]
+               if nbgrader_meta(c).get("grade") and c["cell_type"] == "code")
 
 
 def student_notebook(name, solved_ids):

@@ -35,5 +35,7 @@ def test_untouched_exercise_fails_only_with_not_implemented(name):
                 failing[nbgrader_meta(cell).get("grade_id", cell.get("id"))] = out["ename"]
     wrong = {k: v for k, v in failing.items() if v != "NotImplementedError"}
     assert not wrong, f"cells failing with something other than NotImplementedError: {wrong}"
-    test_cells = {nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("grade")}
+    # Test cells are graded code cells (a graded markdown cell is a written answer, graded by hand).
+    test_cells = {nbgrader_meta(c)["grade_id"] for c in nb.cells
+                  if nbgrader_meta(c).get("grade") and c.cell_type == "code"}
     assert test_cells <= set(failing), f"test cells that pass with nothing written: {test_cells - set(failing)}"

@@ -117,7 +117,8 @@ def test_every_chapter_has_an_assignment_and_a_toc_entry():
 @pytest.mark.parametrize("name", assignments())
 def test_assignment_has_graded_exercises_with_visible_and_hidden_tests(name):
     nb = load(ROOT / "solutions" / name / f"{name}.ipynb")
-    graded = [c for c in nb["cells"] if nbgrader_meta(c).get("grade")]
+    # Auto-graded test cells; a graded markdown cell is a written answer an instructor grades.
+    graded = [c for c in nb["cells"] if nbgrader_meta(c).get("grade") and c["cell_type"] == "code"]
     solutions = [c for c in nb["cells"] if nbgrader_meta(c).get("solution")]
     assert len(solutions) >= 3 and len(graded) >= 3, "fewer than three graded exercises"
     for cell in graded:
