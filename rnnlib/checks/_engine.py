@@ -586,9 +586,15 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
         return CheckFailed(f"{name}: {mistake.says}{where}{tail}", mistake_id=mistake.id)
     # 3. Generic diagnoses, on the first wrong value.
     first = wrong[0]
-    mid, sentence = generic_diagnosis(first, got.get(first), expected[first], case,
-                                      exercise.time_axis.get(first.split("[")[0]),
-                                      exercise.rtol, exercise.atol)
+    if first not in got and "[" in first:  # an entry of a returned dict is missing
+        outer, key = first.split("[", 1)
+        mid, sentence = "generic/missing-key", (
+            f"{outer} has no entry {key[:-1]}: it should have the entries "
+            f"{', '.join(n.split('[', 1)[1][:-1] for n in names if n.startswith(outer + '['))}.")
+    else:
+        mid, sentence = generic_diagnosis(first, got.get(first), expected[first], case,
+                                          exercise.time_axis.get(first.split("[")[0]),
+                                          exercise.rtol, exercise.atol)
     others = [n for n in wrong[1:]]
     tail = ""
     if right:

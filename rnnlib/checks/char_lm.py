@@ -204,6 +204,11 @@ CHAR_RNN_LOSS = Exercise(
                 "The loss and the gradients are B times too large: they are averaged over time "
                 "but summed over the batch. Divide by T*B, the number of predictions.",
                 _scaled(lambda T, B: B, lambda T, B: B), "ch06-gradients"),
+        Mistake("char_rnn_loss/loss-in-bits",
+                "The loss is in bits (log base 2): it is ln 2 times too small. The training loss "
+                "uses the natural logarithm, np.log; bits per character are computed from it "
+                "afterwards.",
+                _scaled(lambda T, B: 1.0 / math.log(2.0), lambda T, B: 1.0), "ch06-scoring"),
         Mistake("char_rnn_loss/gradients-not-averaged",
                 "The loss is right but every gradient is T*B times too large: the loss is a "
                 "mean, so its gradient on the logits is (p - onehot(targets)) / (T*B).",
@@ -218,6 +223,14 @@ CHAR_RNN_LOSS = Exercise(
                 "chunk is how truncated BPTT carries memory across chunks, so the first step "
                 "reads h0.",
                 _with_inputs(lambda p, x, y, h0: (p, x, y, np.zeros_like(h0))), "ch06-training"),
+        Mistake("char_rnn_loss/no-hidden-bias",
+                "The forward pass ignores bh: h_t = tanh(Wxh[:, inputs[t]].T + h_(t-1) @ Whh.T + bh).",
+                _with_inputs(lambda p, x, y, h0: ({**p, "bh": np.zeros_like(p["bh"])}, x, y, h0)),
+                "ch06-gradients"),
+        Mistake("char_rnn_loss/no-output-bias",
+                "The logits ignore by: logits_t = h_t @ Why.T + by.",
+                _with_inputs(lambda p, x, y, h0: ({**p, "by": np.zeros_like(p["by"])}, x, y, h0)),
+                "ch06-gradients"),
         Mistake("char_rnn_loss/h-last-is-h0",
                 "h_last is the h0 you were given: return the state after the last step (the "
                 "next chunk starts from it).",
@@ -262,6 +275,21 @@ CHAR_RNN_LOSS = Exercise(
                 "arriving at h_t by (1 - h_t**2) before sending it to the weights and to h_(t-1).",
                 _model(cell_backward=mutate(RNNCell.backward, (_DERIVATIVE, "dzs = np.ones_like(hs)"),
                                             inner=_REC_BACK)), "ch04-one-step"),
+        Mistake("char_rnn_loss/derivative-at-previous-state",
+                "tanh's slope at step t uses h_(t-1): the slope belongs to the step's own output, "
+                "so dz_t = dh_t * (1 - h_t**2).",
+                _model(cell_backward=mutate(
+                    RNNCell.backward,
+                    (_DERIVATIVE, "dzs = np.square(np.concatenate([h0[None], hs[:-1]]))\n"
+                                  "    np.subtract(1.0, dzs, out=dzs)"),
+                    inner=_REC_BACK)), "ch04-bptt"),
+        Mistake("char_rnn_loss/dh-prev-transposed",
+                "The gradient sent back to h_(t-1) uses Whh.T: the forward computed "
+                "h_(t-1) @ Whh.T, so the gradient flows back as dz_t @ Whh.",
+                _model(cell_backward=mutate(RNNCell.backward,
+                                            ("np.matmul(dzs[t], Whh, out=dh_next)",
+                                             "np.matmul(dzs[t], Whh.T, out=dh_next)"),
+                                            inner=_REC_BACK)), "ch04-bptt"),
         Mistake("char_rnn_loss/no-gradient-from-the-future",
                 "The gradient that flows back from h_(t+1) is dropped: the gradient on h_t is "
                 "the sum of the one from this step's output and dh_next = dz_(t+1) @ Whh from "
@@ -383,6 +411,13 @@ TRAIN_STEP = Exercise(
                 "rate lr.",
                 mutate(_train_step, (_STEP_UPDATE, "params[k] = params[k] - clipped[k]")),
                 "ch06-training"),
+        Mistake("train_step/norm-is-sum-of-norms",
+                "grad_norm adds up the norms of the arrays: the global norm is the norm of all "
+                "gradients as one vector, sqrt(sum over arrays of sum(g**2)), which is smaller "
+                "than the sum of their norms.",
+                mutate(_train_step, ("norm = global_norm(grads)",
+                                     "norm = sum(float(np.linalg.norm(g)) for g in grads.values())"),
+                       inner=_optim.clip_by_global_norm), "ch06-training"),
         Mistake("train_step/norm-after-clipping",
                 "grad_norm is the norm after clipping: return the global norm before clipping "
                 "(the number worth logging: its spikes are exploding gradients).",
@@ -478,6 +513,13 @@ SAMPLE_MISTAKES = [
     Mistake("sample/returns-first-id",
             "sample returned n + 1 ids: return only the n generated characters, not first_id.",
             _with_first_id, "ch06-sampling"),
+    Mistake("sample/generator-in-loop",
+            "Your draws reuse the same random number: the generator is made from the seed again "
+            "at every step, np.random.default_rng(rng) inside the loop. Make it once, before the "
+            "loop, and draw from it at each step.",
+            mutate(_sample, ("    rng = np.random.default_rng(rng)\n", "    seed = rng\n"),
+                   (_SAMPLE_DRAW, "idx = int(np.random.default_rng(seed).choice(V, p=p))")),
+            "ch06-sampling"),
     Mistake("sample/extra-draws",
             "Your characters have the right distribution, but with a fixed seed they differ "
             "from the reference's because the generator is used for something else too. Draw "
@@ -556,7 +598,12 @@ def _statistics(sample, V, H, seed, temperature, draws):
     detail = (f" (character {k} came out in {freq[k]:.1%} of {draws} draws; the model gives it "
               f"probability {p[k]:.1%} at temperature {temperature})")
     if freq.max() == 1.0 and p.max() < 0.99:
-        return _fail("argmax", detail)
+        # Always the same character: the most likely one, or one random number used again.
+        again = _SAMPLE_BY_SLUG["generator-in-loop"].variant(_copy_params(params), 0, draws, temperature, seed)
+        if _array_equal(got, again):
+            return _fail("generator-in-loop", detail)
+        if got[0] == int(np.argmax(p)):
+            return _fail("argmax", detail)
     if temperature != 1.0 and matches(_tempered(params, 1.0)):
         return _fail("temperature-ignored", detail)
     if temperature != 1.0 and matches(_tempered(params, 1.0 / temperature)):
