@@ -347,7 +347,14 @@ def test_right_answers_pass(capsys):
 
 def test_untouched_answers_raise_not_implemented():
     with pytest.raises(NotImplementedError):
+        check_ch06_questions({k: None for k in RIGHT})
+    with pytest.raises(NotImplementedError):
         check_ch06_questions({k: ... for k in RIGHT})
+
+
+def test_an_unanswered_question_is_named():
+    _fails(check_ch06_questions, dict(RIGHT, bits=None), words=["no answer yet for 'bits'"],
+           mistake_id="generic/missing-answer")
 
 
 @pytest.mark.parametrize("key, answer, words", [

@@ -836,7 +836,7 @@ def check_perplexity(perplexity, hidden=False):
 # =============================================================================================
 
 _V_Q = 80
-QUESTIONS, _check_questions = question_set("ch06_questions", [
+QUESTIONS_ASKED = [
     Question(
         "initial_loss", math.log(_V_Q),
         asks=f"The loss of an untrained model over V = {_V_Q} characters (nats per character)",
@@ -887,14 +887,23 @@ QUESTIONS, _check_questions = question_set("ch06_questions", [
                      "Dividing by a positive tau keeps the order of the logits, so the largest "
                      "one wins, not the smallest.")),
         section="ch06-temperature"),
-], section="ch06")
+]
+QUESTIONS, _check_questions = question_set("ch06_questions", QUESTIONS_ASKED, section="ch06")
 
 
 def check_ch06_questions(answers, hidden=False):
     """Check the chapter's conceptual questions: ``answers`` is a dict ``{key: answer}``.
 
-    Raises ``NotImplementedError`` while every answer is still ``...`` (not attempted).
+    An answer left as ``None`` (the notebook's placeholder) or ``...`` is not attempted: if no
+    question is attempted this raises ``NotImplementedError``, like an unwritten function.
     """
-    if isinstance(answers, dict) and answers and all(v is ... for v in answers.values()):
-        raise NotImplementedError("replace each ... in answers with your answer")
+    if isinstance(answers, dict):
+        keys = [q.key for q in QUESTIONS_ASKED]
+        blank = [k for k in keys if answers.get(k) is None or answers.get(k) is ...]
+        if len(blank) == len(keys):
+            raise NotImplementedError("answer the questions: replace each None in answers")
+        if blank:
+            asks = {q.key: q.asks for q in QUESTIONS_ASKED}[blank[0]]
+            raise CheckFailed(f"answers has no answer yet for {blank[0]!r} ({asks}): replace its "
+                              "None with your answer.", mistake_id="generic/missing-answer")
     _check_questions(answers, hidden)
