@@ -380,6 +380,12 @@ TRAIN_STEP = Exercise(
                 mutate(_train_step, ("scale = max_norm / norm if norm > max_norm else 1.0",
                                      "scale = max_norm / norm"), inner=_optim.clip_by_global_norm),
                 "ch06-training"),
+        Mistake("train_step/clip-factor-inverted",
+                "The gradients were multiplied by norm / max_norm, which makes them longer: to "
+                "shrink them to norm max_norm, multiply them by max_norm / norm.",
+                mutate(_train_step, ("scale = max_norm / norm if norm > max_norm else 1.0",
+                                     "scale = norm / max_norm if norm > max_norm else 1.0"),
+                       inner=_optim.clip_by_global_norm), "ch06-training"),
         Mistake("train_step/per-array-clip",
                 "Each gradient was clipped by its own norm: clip by the global norm of all "
                 "gradients together (one factor for all), so that the update keeps its direction.",
@@ -426,6 +432,9 @@ TRAIN_STEP = Exercise(
         Mistake("train_step/squared-norm",
                 "grad_norm is the squared norm: take the square root of the sum of squares.",
                 mutate(_train_step, (_STEP_RETURN, "return loss, norm**2, h_last")), "ch06-training"),
+        Mistake("train_step/loss-and-norm-swapped",
+                "loss and grad_norm are swapped: return (loss, grad_norm, h_last), in that order.",
+                mutate(_train_step, (_STEP_RETURN, "return norm, loss, h_last")), "ch06-training"),
         Mistake("train_step/returns-h0",
                 "train_step returns the h0 it was given instead of the state after the chunk: "
                 "the next chunk would start from a stale state. Return char_rnn_loss's h_last.",
@@ -490,12 +499,17 @@ def _with_first_id(params, first_id, n, temperature=1.0, rng=None):
 SAMPLE_MISTAKES = [
     Mistake("sample/temperature-multiplied",
             "Your characters come out as if the temperature were 1 / temperature: you multiply "
-            "the logits by the temperature; divide them by it, p = softmax(z / temperature).",
+            "the logits by the temperature; divide them by it, p = softmax(logits / temperature).",
             mutate(_sample, (_SAMPLE_SOFTMAX, "p = softmax(logits * temperature)\n")), "ch06-temperature"),
     Mistake("sample/temperature-ignored",
             "Your characters come out as at temperature 1 whatever the temperature: divide the "
-            "logits by the temperature before the softmax, p = softmax(z / temperature).",
+            "logits by the temperature before the softmax, p = softmax(logits / temperature).",
             mutate(_sample, (_SAMPLE_SOFTMAX, "p = softmax(logits)\n")), "ch06-temperature"),
+    Mistake("sample/temperature-on-probabilities",
+            "The probabilities were divided by the temperature after the softmax, so they no longer "
+            "sum to 1 (rng.choice refuses them): divide the logits before the softmax, "
+            "p = softmax(logits / temperature).",
+            mutate(_sample, (_SAMPLE_SOFTMAX, "p = softmax(logits) / temperature\n")), "ch06-temperature"),
     Mistake("sample/argmax",
             "Every draw gives the most likely character: sample from the distribution with "
             "rng.choice(V, p=p) instead of taking the argmax (that is the limit temperature -> 0).",
@@ -583,7 +597,12 @@ def _statistics(sample, V, H, seed, temperature, draws):
     CheckFailed naming the mistake they match."""
     params = _constant_state_params(seed, V, H)
     context = f" (V={V}, H={H}, temperature={temperature}, {draws} characters drawn)"
-    got = _call_sample(sample, params, 0, draws, temperature, seed, context)
+    try:
+        got = _call_sample(sample, params, 0, draws, temperature, seed, context)
+    except CheckFailed as err:
+        if temperature != 1.0 and err.mistake_id == "generic/crash" and "sum to 1" in str(err):
+            return _fail("temperature-on-probabilities", context)
+        raise
     freq = np.bincount(got, minlength=V) / draws
 
     def matches(p):
@@ -748,7 +767,7 @@ def check_sample(sample, hidden=False):
 
 def _score_cases(hidden):
     # 0 comes last: log2(0) crashes, and a crash is explained from the cases before it.
-    values = [math.log(2.0), math.log(96.0), 1.37, 0.0]
+    values = [1.37, math.log(96.0), math.log(2.0), 0.0]
     if hidden:
         values = [math.log(2.0) * 3, 4.6, 1e-3, 2.0, 0.0]
     return [Case(f"loss_nats = {x:.4g}", (x,)) for x in values]
