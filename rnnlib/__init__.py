@@ -23,7 +23,8 @@ Modules, each named after what it holds (all importable as attributes, ``rnnlib.
 * ``params``, ``optim``, ``training``, ``gradcheck`` — parameters, optimizers and clipping,
   the one training loop, gradient checking;
 * ``probes``, ``dynamics`` — what the book measures inside a network (memory, Jacobians,
-  gradient norms over time);
+  gradient norms over time); ``units`` — what a trained character model's hidden units track,
+  against what the last few characters alone reveal;
 * ``plotting`` — figures (matplotlib, imported when called); ``checks`` — the exercises'
   checkers.
 """
@@ -68,6 +69,7 @@ from rnnlib import (  # noqa: E402
     seq2seq,
     stacked,
     training,
+    units,
 )
 
 __version__ = "0.1.0"

@@ -20,7 +20,7 @@ import time
 
 from rnnlib.optim import clip_by_global_norm, global_norm
 
-__all__ = ["tbptt_train", "bits_per_char", "progress_bar"]
+__all__ = ["tbptt_train", "bits_per_char", "perplexity", "progress_bar"]
 
 
 def bits_per_char(loss_nats):
@@ -38,6 +38,25 @@ def bits_per_char(loss_nats):
         ``log2(V)`` bits per character.
     """
     return float(loss_nats) / math.log(2.0)
+
+
+def perplexity(loss_nats):
+    """Perplexity ``exp(loss)`` of a model whose cross-entropy is ``loss_nats``.
+
+    Parameters
+    ----------
+    loss_nats : float
+        Mean negative log-probability per character, in nats.
+
+    Returns
+    -------
+    float
+        ``e ** loss_nats``, which equals ``2 ** bits_per_char(loss_nats)``. A model that guesses
+        uniformly among ``V`` characters has perplexity ``V``; a model of perplexity ``k`` is,
+        on average, as unsure as one choosing uniformly among ``k`` characters (the geometric
+        mean of the probabilities it gives the right characters is ``1 / k``).
+    """
+    return math.exp(float(loss_nats))
 
 
 def tbptt_train(params, loss_fn, chunks, optimizer, clip=None, h0=None, carry=True,
