@@ -142,7 +142,7 @@ def _model(cell_backward=None, head_loss=None, input_grads=None):
         head.loss = types.MethodType(head_loss, head)
     model = SequenceModel(cell, head, inputs="ids")
     if input_grads is not None:
-        model._input_grads = types.MethodType(input_grads, model)
+        model.input_grads = types.MethodType(input_grads, model)
 
     def variant(params, inputs, targets, h0=None):
         return model.loss(params, inputs, targets, h0)
@@ -171,7 +171,7 @@ def _overwritten(names):
         # T*B, so divide by T.
         _, _, head0 = _MODEL.head.loss(params, hs[:1], targets[:1])
         step0 = {
-            "Wxh": _MODEL._input_grads(das[:1], np.asarray(inputs)[:1], params)["Wxh"],
+            "Wxh": _MODEL.input_grads(das[:1], np.asarray(inputs)[:1], params)["Wxh"],
             "bh": das[0].sum(axis=0),
             "Whh": _rnn.recurrent_weight_gradient(das[:1], h0, hs[:1]),
             "Why": head0["Why"] / T,
@@ -256,7 +256,7 @@ CHAR_RNN_LOSS = Exercise(
                 "(numpy's buffered fancy indexing). Use np.add.at(dWxh.T, ids, dz), or a loop "
                 "over the batch.",
                 _model(input_grads=mutate(
-                    SequenceModel._input_grads,
+                    SequenceModel.input_grads,
                     (_GATHER_GRAD, "dW = np.zeros_like(W)\n        for t in range(T):\n"
                                    "            dW[:, np.asarray(inputs)[t]] += da[t].T"))),
                 "ch06-gradients"),
@@ -266,7 +266,7 @@ CHAR_RNN_LOSS = Exercise(
                 "(numpy's buffered fancy indexing). Use np.add.at(dWxh.T, inputs.ravel(), dz), "
                 "or a product with the one-hot matrix.",
                 _model(input_grads=mutate(
-                    SequenceModel._input_grads,
+                    SequenceModel.input_grads,
                     (_GATHER_GRAD, "dW = np.zeros_like(W)\n"
                                    "        dW[:, np.asarray(inputs).reshape(-1)] += da_flat.T"))),
                 "ch06-gradients"),
