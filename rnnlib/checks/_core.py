@@ -159,17 +159,17 @@ def call_student(fn, *args, name=None, allow=(), copy_args=True, **kwargs):
     except ReferenceUsedError as err:
         raise CheckFailed(f"{name}: {err}", mistake_id="generic/calls-reference") from None
     except CheckFailed:
-        # Already feedback: a student's function checked inside another call (a backward run
-        # on the cache of the student's forward). Wrapping it again would say "raised
-        # CheckFailed: ... raised ValueError".
+        # A checker's own verdict from inside the call (a student's backward run on the cache
+        # of their forward: "fix the forward first"), already worded: not a crash to rewrap.
         raise
     except Exception as err:  # noqa: BLE001 - every crash becomes feedback
         shapes = ", ".join(fmt_shape(a) for a in args)
         hint = ""
         if isinstance(err, ValueError) and "matmul" in str(err):
             hint = (
-                " The matrix shapes do not line up: rows are examples, so a weight stored as "
-                "(out, in) multiplies from the right as `x @ W.T`."
+                " The matrix shapes do not line up. Rows are examples and a weight W is stored "
+                "(out, in): going forward the product is `x @ W.T`, going back the gradient "
+                "on the input is `dout @ W` and on the weight `dout.T @ x`."
             )
         elif "NoneType" in str(err):
             hint = (
@@ -177,11 +177,39 @@ def call_student(fn, *args, name=None, allow=(), copy_args=True, **kwargs):
                 "mask=None) must be handled, or a function you call returns nothing (a missing "
                 "return)."
             )
+        line = _failing_line(err)
+        at = f" at the line `{line}`" if line else ""
         raise CheckFailed(
-            f"{name} raised {type(err).__name__}: {err} (called with arguments of shapes "
+            f"{name} raised {type(err).__name__}{at}: {err} (called with arguments of shapes "
             f"{shapes}).{hint}",
             mistake_id="generic/crash",
         ) from err
+
+
+def _failing_line(err):
+    """The source line of the student's code where ``err`` was raised, or "" if unknown.
+
+    The last frame of the traceback that is neither numpy's nor rnnlib's: the line the
+    student wrote (notebook cells are in ``linecache``, as IPython registers them).
+    """
+    import linecache
+    import os
+
+    skip = tuple(os.path.dirname(m.__file__) for m in (np, _rnnlib_package()))
+    found = ""
+    tb = err.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith(skip):
+            found = linecache.getline(filename, tb.tb_lineno).strip()
+        tb = tb.tb_next
+    return found if len(found) <= 100 else found[:97] + "..."
+
+
+def _rnnlib_package():
+    import rnnlib
+
+    return rnnlib
 
 
 def max_abs_diff(a, b):

@@ -324,6 +324,8 @@ def close(a, b, rtol=RTOL, atol=ATOL):
         fa, fb = float(a), float(b)
         if fa != fa or fb != fb:  # NaN: equal only to NaN, as for arrays (equal_nan below)
             return fa != fa and fb != fb
+        if fa == fb:  # also inf == inf, where the difference below would be NaN
+            return True
         return bool(abs(fa - fb) <= atol + rtol * abs(fb))
     if isinstance(b, (str, list)) or isinstance(a, (str, list)):
         return _same(a, b)  # plain values (a list of characters, a string): exactly equal
@@ -581,6 +583,11 @@ def run_check(exercise, student, hidden=False, *, depends=None, prepare=None, st
                 raise
             mistake = _explain_crash(exercise, student, prepare, cases, i, name, allow, str(err))
             if mistake is None:
+                # A crash can come from a function it builds on (a wrong shape returned by the
+                # student's step, say): that one is named first, as for a wrong result.
+                blame = _dependency_failure(depends, name, f" ({case.label})", "crashed")
+                if blame is not None:
+                    raise blame from None
                 raise
             raise CheckFailed(f"{name}: {mistake.says} ({case.label}; here it raised {_first_line(err)})",
                               mistake_id=mistake.id) from None
@@ -706,17 +713,9 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
     extra = [n for n in _compared_names(exercise, got) if n not in expected]
     where = f" ({case.label})"
     # 1. What it builds on.
-    for dep_name, dep_check in (depends or {}).items():
-        try:
-            dep_check()
-        except NotImplementedError:
-            return CheckFailed(f"{name} gives wrong results{where}, and it builds on {dep_name}, "
-                               f"which is not written yet: write {dep_name} first.",
-                               mistake_id="generic/dependency")
-        except CheckFailed as err:
-            return CheckFailed(f"{name} gives wrong results{where}. Fix {dep_name} first, which "
-                               f"{name} builds on: {err}",
-                               mistake_id=getattr(err, "mistake_id", "generic/dependency"))
+    blame = _dependency_failure(depends, name, where)
+    if blame is not None:
+        return blame
     # 2. The catalogue.
     mistake = _match_mistake(exercise, student, prepare, cases, i, got, expected, name, allow)
     if mistake is not None:
@@ -769,6 +768,22 @@ def _swapped_pair(wrong, got, expected, rtol, atol):
             if a in got and b in got and close(_as_number_or_array(got[a]), expected[b], rtol, atol) \
                     and close(_as_number_or_array(got[b]), expected[a], rtol, atol):
                 return a, b
+    return None
+
+
+def _dependency_failure(depends, name, where, what="gives wrong results"):
+    """CheckFailed naming the first function ``name`` builds on that fails its own check, or None."""
+    for dep_name, dep_check in (depends or {}).items():
+        try:
+            dep_check()
+        except NotImplementedError:
+            return CheckFailed(f"{name} {what}{where}, and it builds on {dep_name}, "
+                               f"which is not written yet: write {dep_name} first.",
+                               mistake_id="generic/dependency")
+        except CheckFailed as err:
+            return CheckFailed(f"{name} {what}{where}. Fix {dep_name} first, which "
+                               f"{name} builds on: {err}",
+                               mistake_id=getattr(err, "mistake_id", "generic/dependency"))
     return None
 
 
@@ -906,14 +921,16 @@ def _check_cache(exercise, got, expected, case, name):
             f"{fmt_shape(cache)} ({case.label}).", mistake_id="generic/cache")
     for field, mine, right in zip(fields, cache, want):
         if not close(_as_number_or_array(mine), _as_number_or_array(right), exercise.rtol, exercise.atol):
-            hint = ""
+            hint = _holds_instead(field, mine, fields, want)
             if isinstance(mine, _ndarray) and isinstance(right, _ndarray) and mine.shape == right.shape \
                     and right.ndim >= 3 and close(mine, np.broadcast_to(right[-1], right.shape)):
                 hint = (" Every entry holds the last step's value: the same array was stored at "
                         "every step and then overwritten. Store a new array (or a copy) each step.")
             raise CheckFailed(
                 f"{name} returns the right output, but its cache holds wrong values in {field} "
-                f"({case.label}); the backward pass would read them.{hint}",
+                f"({case.label}){hint if hint.startswith(':') else '.' + hint} The backward pass reads "
+                f"them: the cache must be "
+                f"({', '.join(fields)}).",
                 mistake_id="generic/cache")
 
 
@@ -1001,11 +1018,21 @@ def _require_cache(cache, ref_cache, fields, forward_name, name):
             f"({', '.join(fields)}), but it is {fmt_shape(cache)}.", mistake_id="generic/dependency")
     for field, mine, right in zip(fields, cache, ref_cache):
         if not close(_as_number_or_array(mine), _as_number_or_array(right)):
+            found = _holds_instead(field, mine, fields, ref_cache)
+            why = found or (" (a wrong field order, or an array that was overwritten after it "
+                            "was stored).")
             raise CheckFailed(
                 f"Fix {forward_name} first: {name} reads its cache, and the cache's {field} holds "
-                "wrong values (a wrong field order, or an array that was overwritten after it "
-                f"was stored). The cache must be ({', '.join(fields)}).",
+                f"wrong values{why} The cache must be ({', '.join(fields)}).",
                 mistake_id="generic/dependency")
+
+
+def _holds_instead(field, mine, fields, want):
+    """``": it holds what belongs in z."`` when a cache entry is another field's value, else ""."""
+    for other, value in zip(fields, want):
+        if other != field and close(_as_number_or_array(mine), _as_number_or_array(value)):
+            return f": it holds what belongs in {other} (the fields are in the wrong order)."
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ wrong one, naming the misconception when the answer is a known wrong one.
 An answer left as ``None`` or ``...`` is not given yet; when no answer is given at all, the
 checker raises ``NotImplementedError``, as an untouched exercise does.
 
-Answers may be numbers (compared with a relative tolerance), strings (multiple choice: compared
-case-insensitively, without surrounding spaces), tuples or lists of integers (shapes, lists of
-time steps; compared exactly, a list as a set when ``as_set``), or booleans.
+Answers may be numbers (compared with a relative tolerance, 0 for counts), strings (multiple
+choice: compared case-insensitively, without spaces or enclosing brackets), tuples or lists of
+integers (shapes, lists of time steps; compared exactly, a list as a set when ``as_set``), or
+booleans.
 """
 from __future__ import annotations
 
@@ -63,6 +64,8 @@ class Question:
         Relative tolerance for numbers.
     as_set : bool
         Compare a list of integers as a set (order does not matter).
+    accept : tuple
+        Other ways of writing the right answer (``"x[t:T]"`` for ``"x[t..T-1]"``).
     """
 
     key: str
@@ -73,11 +76,12 @@ class Question:
     section: str = ""
     rtol: float = 1e-3
     as_set: bool = False
+    accept: tuple = ()
 
 
 def _normal(value, question):
     if isinstance(value, str):
-        return value.strip().lower()
+        return _text(value).lower()
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -90,6 +94,20 @@ def _normal(value, question):
         items = [int(v) if isinstance(v, (int, np.integer)) else v for v in value]
         return frozenset(items) if question.as_set else tuple(items)
     return value
+
+
+def _text(value):
+    """``"1-z"``, ``" 1 - z "`` and ``"(1 - z)"`` are one answer: no spaces, no outer brackets."""
+    text = "".join(value.split()).strip("'\"")
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    return text
+
+
+def _accepted(answer, question):
+    """Is ``answer`` one of the question's other spellings of the right answer? Compared with
+    case, since in ``x[t:T]`` the two letters differ."""
+    return isinstance(answer, str) and any(_text(answer) == _text(other) for other in question.accept)
 
 
 def _same(answer, expected, question):
@@ -162,7 +180,7 @@ def question_set(name, questions, section=""):
                 raise CheckFailed(f"answers has no answer for {q.key!r} ({q.asks}).",
                                   mistake_id="generic/missing-answer")
             given = answers[q.key]
-            if _same(given, q.right, q):
+            if _same(given, q.right, q) or _accepted(given, q):
                 continue
             kind = _kind(q.right)
             if kind != _kind(given) and not (kind == "a number" and isinstance(given, np.ndarray) and given.ndim == 0):

@@ -75,8 +75,10 @@ def _test_functions(rng, hidden):
 def _numerical_gradient_cases(hidden):
     out = []
     for seed in case_seeds(hidden):
-        for label, f, x in _test_functions(np.random.default_rng(seed), hidden):
-            out.append(Case(f"seed {seed}, {label}, x of shape {x.shape}", (f, x, 1e-5)))
+        for j, (label, f, x) in enumerate(_test_functions(np.random.default_rng(seed), hidden)):
+            # One case per seed with a large step: a function that ignores its argument h shows.
+            h = 1e-2 if j == 1 else 1e-5
+            out.append(Case(f"seed {seed}, {label}, x of shape {x.shape}, h={h:g}", (f, x, h)))
     return out
 
 
@@ -92,6 +94,33 @@ _NOT_RESTORED = Mistake(
 def _all_entries_at_once(f, x, h=1e-5):
     """The reference on one number s, moving every entry of x by s: the same number everywhere."""
     return np.full(x.shape, _num_grad(lambda s: f(x + s[0]), np.zeros(1), h)[0])
+
+
+def _rows_at_once(f, x, h=1e-5):
+    """``for i in range(len(x))``: the reference along each row of x moved as a whole."""
+    grad = np.zeros_like(x)
+    for i in range(len(x)):
+        def along_row(s, i=i):
+            moved = x.copy()
+            moved[i] += s[0]
+            return f(moved)
+
+        grad[i] = _num_grad(along_row, np.zeros(1), h)[0]
+    return grad
+
+
+def _ignores_h(f, x, h=1e-5):
+    """The reference with the step it is given ignored (the default 1e-5 used instead)."""
+    return _num_grad(f, x)
+
+
+_RESTORED_BY_ARITHMETIC = Mistake(
+    "numerical_gradient/restored-by-arithmetic",
+    "It leaves x changed in its last digits: adding h and taking it away again (x[i] += h, "
+    "x[i] -= 2 * h, x[i] += h) does not give back exactly the old value in floating point. "
+    "Save the entry first, old = x[i], and put it back with x[i] = old.",
+    mutate(_num_grad, ("x[i] = old + h", "x[i] += h"), ("x[i] = old - h", "x[i] -= 2 * h"),
+           ("x[i] = old\n        grad[i]", "x[i] += h\n        grad[i]")), "ch04-gradient-check")
 
 
 NUMERICAL_GRADIENT = Exercise(
@@ -130,18 +159,44 @@ NUMERICAL_GRADIENT = Exercise(
                 "the derivative along all entries together. Perturb one entry x[i] at a time, "
                 "for every index i (np.ndindex(x.shape) lists them).",
                 _all_entries_at_once, "ch04-gradient-check"),
+        Mistake("numerical_gradient/rows-at-once",
+                "Each row of grad holds one number: for i in range(len(x)) visits the rows of x, "
+                "so x[i] = old + h moves a whole row at once. Perturb one entry at a time, for "
+                "every index of x: for i in np.ndindex(x.shape).",
+                _rows_at_once, "ch04-gradient-check"),
+        Mistake("numerical_gradient/ignores-h",
+                "It ignores its argument h: called with h = 0.01 it returned what a much "
+                "smaller step gives (the default 1e-5, or a step fixed in your code). Use the h "
+                "it is given; 1e-5 is only the default, for a caller who passes none.",
+                _ignores_h, "ch04-gradient-check"),
         _NOT_RESTORED,
+        _RESTORED_BY_ARITHMETIC,
     ],
 )
+
+
+def _restored_by_arithmetic(numerical_gradient, hidden):
+    """Does the student's function leave x off by rounding error only (put back by arithmetic)?"""
+    case = _numerical_gradient_cases(hidden)[0]
+    f, x, h = case.args
+    moved = x.copy()
+    try:
+        call_student(numerical_gradient, f, moved, h, copy_args=False)
+    except Exception:  # noqa: BLE001 - the check has already said what is wrong
+        return False
+    diff = np.abs(moved - x)
+    return bool(np.any(diff > 0) and np.all(diff <= 1e-12 * (1.0 + np.abs(x))))
 
 
 def _check_numerical_gradient(numerical_gradient, hidden=False):
     try:
         run_check(NUMERICAL_GRADIENT, numerical_gradient, hidden, quiet=True)
     except CheckFailed as err:
-        if err.mistake_id == "generic/changes-input":  # x not put back: name it
-            raise CheckFailed(f"numerical_gradient: {_NOT_RESTORED.says}",
-                              mistake_id=_NOT_RESTORED.id) from None
+        if err.mistake_id in ("generic/changes-input", _NOT_RESTORED.id, _RESTORED_BY_ARITHMETIC.id):
+            # x not put back exactly: by arithmetic (off by rounding only), or not at all.
+            named = (_RESTORED_BY_ARITHMETIC if _restored_by_arithmetic(numerical_gradient, hidden)
+                     else _NOT_RESTORED)
+            raise CheckFailed(f"numerical_gradient: {named.says}", mistake_id=named.id) from None
         raise
 
 
@@ -174,9 +229,11 @@ def _rel_error_cases(hidden):
         a = rng.standard_normal((3, 4))
         tiny = np.zeros(5)
         tiny[0] = 1.0
+        # b slightly longer than a in the first pair and much shorter in the second, so that
+        # dividing by ||a||, by ||b|| and by the larger of the two give three different answers.
         pairs = [
-            ("two nearby (3, 4) arrays", a, a + 1e-3 * rng.standard_normal((3, 4))),
-            ("an array and a very different one", a, rng.standard_normal((3, 4))),
+            ("two nearby (3, 4) arrays", a, (1 + 2e-3) * a + 1e-3 * rng.standard_normal((3, 4))),
+            ("an array and a very different one", a, 0.3 * rng.standard_normal((3, 4))),
             ("a and -a", a, -a),
             ("two equal arrays", a, a.copy()),
             ("a vector with zero entries and a nearby one", tiny, tiny + 1e-9 * (np.arange(5) > 0)),
@@ -210,6 +267,32 @@ REL_ERROR = Exercise(
                 "It divides by ||b|| only: use ||a|| + ||b||, which treats a and b alike and is "
                 "0 only when both are.",
                 mutate(_rel_error, (_DENOM, "denom = np.linalg.norm(b)")), "ch04-gradient-check"),
+        Mistake("rel_error/divides-by-a",
+                "It divides by ||a|| only: use ||a|| + ||b||, which treats a and b alike and is "
+                "0 only when both are.",
+                mutate(_rel_error, (_DENOM, "denom = np.linalg.norm(a)")), "ch04-gradient-check"),
+        Mistake("rel_error/divides-by-max",
+                "It divides by the larger of ||a|| and ||b||: this course divides by their sum, "
+                "||a - b|| / (||a|| + ||b||), which is at most 1 (for arrays pointing in opposite "
+                "directions).",
+                mutate(_rel_error, (_DENOM, "denom = max(np.linalg.norm(a), np.linalg.norm(b))")),
+                "ch04-gradient-check"),
+        Mistake("rel_error/norm-of-sum",
+                "It divides by ||a + b||, the norm of the sum: divide by the sum of the norms, "
+                "||a|| + ||b|| (||a + b|| is 0 for a and -a, the most different arrays of all).",
+                mutate(_rel_error, (_DENOM, "denom = np.linalg.norm(a + b)"),
+                       ("if denom == 0.0:", "if not (np.any(a) or np.any(b)):")), "ch04-gradient-check"),
+        Mistake("rel_error/squared-norms",
+                "It uses squared norms, sum((a - b)**2) / (sum(a**2) + sum(b**2)): take the norms "
+                "themselves (square roots of those sums), np.linalg.norm.",
+                mutate(_rel_error, (_DENOM, "denom = np.sum(a ** 2) + np.sum(b ** 2)"),
+                       (_RATIO, "float(np.sum((a - b) ** 2) / denom)")), "ch04-gradient-check"),
+        Mistake("rel_error/entrywise-mean",
+                "It is the mean of entry-by-entry relative errors: this course takes norms of "
+                "the whole arrays, ||a - b|| / (||a|| + ||b||).",
+                mutate(_rel_error, (f"return {_RATIO}",
+                                    "return float(np.mean(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))")),
+                "ch04-gradient-check"),
         Mistake("rel_error/zero-arrays",
                 "For two all-zero arrays it divides 0 by 0 and returns nan: when ||a|| + ||b|| "
                 "is 0 the arrays are equal, so return 0.0.",
@@ -292,6 +375,11 @@ def _scaled(loss_factor, grads_factor):
     return variant
 
 
+def _first_state_returned(params, x, targets, h0):
+    loss, grads, _ = _rnn_loss(params, x, targets, h0)
+    return loss, grads, _rnn.rnn_forward(x, h0, params["Wxh"], params["Whh"], params["bh"])[0][0]
+
+
 def _without_dby(params, x, targets, h0):
     loss, grads, h_last = _rnn_loss(params, x, targets, h0)
     return loss, {**grads, "by": np.zeros_like(grads["by"])}, h_last
@@ -337,6 +425,17 @@ RNN_LOSS = Exercise(
                 "grads['by'] is all zeros: the output bias b_y gets a gradient too, the sum of "
                 "dlogits over time and batch.",
                 _without_dby, "ch04-loss"),
+        Mistake("rnn_loss/dby-summed-over-time-only",
+                "grads['by'] has one row per example: dlogits.sum(axis=0) sums over time only. The "
+                "output bias is shared by every position, so sum over time and batch, "
+                "dlogits.sum(axis=(0, 1)), of shape (V,).",
+                _model_with(head_loss=mutate(SoftmaxHead.loss, ("dby = dys_flat.sum(axis=0)", "dby = dys.sum(axis=0)"),
+                                             inner=output_backward)),
+                "ch04-loss"),
+        Mistake("rnn_loss/h-last-is-first-state",
+                "h_last is hs[0], the state after the first step: return the last one, hs[-1] "
+                "(the state the next chunk of a long sequence starts from).",
+                _first_state_returned, "ch04-whole-model"),
         Mistake("rnn_loss/dhs-transposed",
                 "The gradient sent to the hidden states uses Why.T: the logits are hs @ Why.T, "
                 "so dhs = dlogits @ Why, of shape (T, B, H).",
@@ -484,7 +583,14 @@ CH04_QUESTIONS, check_ch04_questions = question_set("ch04_questions", [
                      "The loss sits at step 5, but its gradient flows back through h_4, h_3, ... "
                      "(the path from h_(t+1)), so g_t is non-zero at earlier steps too."),
                Wrong([1, 2, 3, 4, 5], "step-one-with-h0",
-                     "Step 1's term is g_1 h_0^T, and h_0 = 0: that term is zero whatever g_1 is.")),
+                     "Step 1's term is g_1 h_0^T, and h_0 = 0: that term is zero whatever g_1 is."),
+               Wrong([1, 2, 3, 4], "steps-counted-from-zero",
+                     "That would be right if the steps were numbered from 0, as in code; the "
+                     "question numbers them t = 1..5 as the book does (h_0 is the state before "
+                     "step 1). Which of steps 1..5 have a non-zero term?"),
+               Wrong([0, 1, 2, 3, 4], "steps-counted-from-zero-with-h0",
+                     "The steps are t = 1..5 here, as in the book (h_0 is the state before step "
+                     "1, not a step). And step 1's term, g_1 h_0^T, is zero since h_0 = 0.")),
         section="ch04-sum", as_set=True),
     Question(
         "loss_evaluations", 2048,
@@ -494,7 +600,10 @@ CH04_QUESTIONS, check_ch04_questions = question_set("ch04_questions", [
         wrong=(Wrong(1024, "one-evaluation-per-entry",
                      "W_hh has 32 x 32 = 1024 entries, but a central difference evaluates the "
                      "loss twice per entry, at +h and at -h."),
+               Wrong(2049, "counts-unperturbed-loss",
+                     "A central difference never needs the loss at the unperturbed point: only "
+                     "at +h and at -h, for each entry."),
                Wrong(64, "one-per-row",
                      "Each of the 1024 entries of W_hh is perturbed on its own, twice.")),
-        section="ch04-gradient-check"),
+        section="ch04-gradient-check", rtol=0.0),
 ], section="ch04")

@@ -15,8 +15,8 @@ import numpy as np
 
 from rnnlib import bidirectional as _bi
 from rnnlib import gru as _gru
-from rnnlib.checks._core import case_seeds
-from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_backward_check, run_check
+from rnnlib.checks._core import CheckFailed, call_student, case_seeds
+from rnnlib.checks._engine import Case, Exercise, Mistake, close, mutate, run_backward_check, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
 
 __all__ = [
@@ -66,8 +66,9 @@ def _bi_case(seed, T, B, D, H):
 
 
 def _bi_cases(hidden):
-    shapes = ([(1, 2, 3, 4), (6, 1, 3, 5), (5, 4, 2, 3), (4, 3, 4, 4)] if hidden
-              else [(5, 3, 4, 6), (6, 2, 3, 4), (4, 3, 4, 4)])
+    # The last shape has T == B: a function that indexes x[:, t] (batch-major) runs there.
+    shapes = ([(1, 2, 3, 4), (6, 1, 3, 5), (5, 4, 2, 3), (4, 3, 4, 4), (2, 2, 3, 3)] if hidden
+              else [(5, 3, 4, 6), (6, 2, 3, 4), (4, 3, 4, 4), (3, 3, 2, 4)])
     return [_bi_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
 
 
@@ -101,8 +102,22 @@ def _no_recurrent_bias(x_t, h_prev, Wx, Wh, bx, bh):
     return _step_forward(x_t, h_prev, Wx, Wh, bx, np.zeros_like(bh))
 
 
+def _hn_cached_without_bias(x_t, h_prev, Wx, Wh, bx, bh):
+    # h_t right, but the cache's hn is h_prev @ W_hn.T without b_hn.
+    H = h_prev.shape[1]
+    h_t, cache = _step_forward(x_t, h_prev, Wx, Wh, bx, bh)
+    return h_t, cache._replace(hn=cache.hn - bh[2 * H:])
+
+
 _GATES_SECTION = "ch08-gru-cell"
 _PYTORCH = "ch08-pytorch-form"
+
+_HN_WITHOUT_BIAS = Mistake(
+    "gru_step_forward/cache-hn-without-bias",
+    "h_t is right, but the cache's hn is h_prev @ W_hn.T without its bias: hn is the whole term "
+    "the reset gate multiplies, h_prev @ W_hn.T + b_hn (b_hn = bh[2H:]); the backward reads it "
+    "to get the reset gate's gradient.",
+    _hn_cached_without_bias, _PYTORCH)
 
 STEP_FORWARD = Exercise(
     name="gru_step_forward",
@@ -164,8 +179,32 @@ STEP_FORWARD = Exercise(
                 "Your step ignores the recurrent bias bh: the gates' pre-activations are "
                 "x_t @ Wx.T + bx plus h_prev @ Wh.T + bh (two biases, as in PyTorch).",
                 _no_recurrent_bias, _PYTORCH),
+        _HN_WITHOUT_BIAS,
     ],
 )
+
+
+def _check_step_forward(gru_step_forward, hidden=False, quiet=True):
+    try:
+        run_check(STEP_FORWARD, gru_step_forward, hidden, quiet=quiet)
+    except CheckFailed as err:
+        if err.mistake_id == "generic/cache" and " in hn " in str(err) and _hn_lacks_bias(gru_step_forward, hidden):
+            raise CheckFailed(f"gru_step_forward: {_HN_WITHOUT_BIAS.says}", mistake_id=_HN_WITHOUT_BIAS.id) from None
+        raise
+
+
+def _hn_lacks_bias(gru_step_forward, hidden):
+    """Is the cache's hn (field 5) what the reference's hn is without b_hn, on the first case?"""
+    x_t, h_prev, Wx, Wh, bx, bh = _step_cases(hidden)[0].args
+    H = h_prev.shape[1]
+    try:
+        _, cache = call_student(gru_step_forward, x_t, h_prev, Wx, Wh, bx, bh)
+        return close(np.asarray(cache[5], dtype=float), h_prev @ Wh[2 * H:].T)
+    except Exception:  # noqa: BLE001 - the check has already said what is wrong
+        return False
+
+
+STEP_FORWARD.check_student = _check_step_forward
 
 
 def check_gru_step_forward(gru_step_forward, hidden=False, quiet=False):
@@ -181,7 +220,7 @@ def check_gru_step_forward(gru_step_forward, hidden=False, quiet=False):
     hidden : bool
         Hidden tests: other seeds, ``B = 1``, ``D = H``.
     """
-    run_check(STEP_FORWARD, gru_step_forward, hidden, quiet=quiet)
+    _check_step_forward(gru_step_forward, hidden, quiet=quiet)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,6 +269,11 @@ STEP_BACKWARD = Exercise(
                 "(the term in the cache), so its gradient is a_n's gradient times hn, where a_n is "
                 "the candidate's pre-activation.",
                 _edit((_DR, "da[:, :H] = dn_pre * h_prev * r * (1.0 - r)")), _PYTORCH),
+        Mistake("gru_step_backward/dr-misses-tanh-derivative",
+                "The reset gate's gradient skips tanh's derivative: r sits inside the candidate, "
+                "n = tanh(a_n + r * hn), so its gradient is the gradient on n times (1 - n**2), "
+                "times hn, times the sigmoid's slope r * (1 - r).",
+                _edit((_DR, "da[:, :H] = dh * (1.0 - z) * hn * r * (1.0 - r)")), _BACK),
         Mistake("gru_step_backward/hidden-n-misses-r",
                 "The candidate's hidden block gets the same gradient as its input block: the "
                 "reset gate multiplies the hidden term only, so the gradient on "
@@ -349,6 +393,21 @@ BIDIRECTIONAL = Exercise(
                 "The two directions are added: they are concatenated side by side, "
                 "shape (T, B, 2H), so that the next layer sees both.",
                 _bi_edit((_JOIN, "hs_f + hs_b[::-1]")), _BI),
+        Mistake("bidirectional_gru_forward/backward-skips-x0",
+                "The backward direction stops before x[0]: row 0's backward half never gets a "
+                "state. Its loop must run t = T-1, ..., 0, e.g. range(T - 1, -1, -1) (the stop "
+                "value of range is not included).",
+                _bi_edit((_BWD, "hs_b, _ = gru_forward(x[:0:-1], h0_b, *bwd)\n"
+                                "    hs_b = np.concatenate([hs_b, np.zeros_like(h0_b)[None]])")), _BI),
+        Mistake("bidirectional_gru_forward/joined-along-batch",
+                "The two directions are joined along the batch axis (shape (T, 2B, H)): put them "
+                "side by side along the last axis, np.concatenate([...], axis=-1), shape (T, B, 2H).",
+                _bi_edit((_JOIN, "np.concatenate([hs_f, hs_b[::-1]], axis=1)")), _BI),
+        Mistake("bidirectional_gru_forward/batch-major",
+                "It indexes the sequence as batch-major (x[:, t]): x is time-major, (T, B, D), so "
+                "step t reads x[t], and row t of the output, hs[t], is (B, 2H).",
+                lambda x, h0_f, h0_b, fwd, bwd: _bidirectional(x.swapaxes(0, 1), h0_f, h0_b, fwd, bwd).swapaxes(0, 1),
+                _BI),
         Mistake("bidirectional_gru_forward/stacked-new-axis",
                 "np.stack made a new axis (shape (T, B, 2, H)): concatenate along the last "
                 "axis instead, np.concatenate([...], axis=-1), shape (T, B, 2H).",
@@ -390,8 +449,14 @@ QUESTIONS, check_ch08_questions = question_set("ch08_questions", [
                           "r, z and n, and two biases."),
                     Wrong(20 * 10 + 20 * 20 + 20, "gru-params-rnn",
                           "That is the vanilla RNN's count; the GRU has three blocks of "
-                          "weights (r, z, n) and two biases.")),
-             section="ch08-params"),
+                          "weights (r, z, n) and two biases."),
+                    Wrong(3 * (20 * 10 + 20 * 20), "gru-params-no-bias",
+                          "That counts the weights only: add the two bias vectors bx and bh, "
+                          "3H entries each."),
+                    Wrong(4 * (20 * 10 + 20 * 20 + 2 * 20), "gru-params-lstm-two-biases",
+                          "That is PyTorch's LSTM count (four blocks, two biases); the GRU has "
+                          "three blocks, r, z and n.")),
+             section="ch08-params", rtol=0.0),
     Question("copy_z", 1.0,
              "The value of the update gate z for which a unit copies its previous state "
              "(h_t = h_prev)",
@@ -419,6 +484,7 @@ QUESTIONS, check_ch08_questions = question_set("ch08_questions", [
              "At step t of a bidirectional layer over T steps, the inputs the backward "
              "direction's state has read ('x[0..t]', 'x[t..T-1]' or 'all')",
              "The backward direction starts at x[T-1] and walks towards x[0].",
+             accept=("x[t:T]", "x[t:]"),
              wrong=(Wrong("x[0..t]", "bi-backward-reads-past",
                           "That is the forward direction; the backward one starts at the end, "
                           "x[T-1], and has reached x[t]."),
@@ -443,6 +509,9 @@ QUESTIONS, check_ch08_questions = question_set("ch08_questions", [
                           "directions side by side, 2H = 32 wide."),
                     Wrong((48, 10), "layer2-reads-x",
                           "Only layer 1 reads x; layer 2 reads layer 1's states."),
+                    Wrong((32, 48), "layer2-transposed",
+                          "That is the transpose: a weight is stored (out, in), like PyTorch's "
+                          "weight_ih_l1, with 3H rows for the three blocks r, z, n."),
                     Wrong((96, 32), "layer2-both-directions-rows",
                           "That stacks both directions' weights; PyTorch's weight_ih_l1 is one "
                           "direction's, (3H, 2H).")),

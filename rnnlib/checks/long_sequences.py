@@ -125,6 +125,16 @@ STEP_JACOBIAN = Exercise(
                 "J is diag(1 - h_t**2) alone: the chain rule multiplies tanh's slope by the "
                 "derivative of z = Wxh @ x_t + Whh @ h_prev + bh with respect to h_prev, which is Whh.",
                 mutate(_step_jacobian, (_J, "return np.diag(1.0 - h_t**2)")), "ch05-jacobians"),
+        Mistake("step_jacobian/vector-times-whh",
+                "J is a vector, (1 - h_t**2) @ Whh: the product sums over the units. J is the "
+                "(H, H) matrix whose row i is row i of Whh times unit i's slope: "
+                "diag(1 - h_t**2) @ Whh, or (1 - h_t**2)[:, None] * Whh.",
+                mutate(_step_jacobian, (_J, "return (1.0 - h_t**2) @ Whh")), "ch05-jacobians"),
+        Mistake("step_jacobian/no-bias",
+                "The slope is computed from a step without the bias: h_t = tanh(Wxh @ x_t + "
+                "Whh @ h_prev + bh), and tanh's slope 1 - h_t**2 depends on bh too.",
+                mutate(_step_jacobian, (_STEP_Z, "x_t @ Wxh.T + h_prev @ Whh.T"), inner=_rnn.rnn_step_forward),
+                "ch05-jacobians"),
         Mistake("step_jacobian/arguments-swapped",
                 "Your function reads its arguments in another order: they come in the order of "
                 "rnn_step_forward, step_jacobian(x_t, h_prev, Wxh, Whh, bh).",
@@ -218,6 +228,22 @@ GRADIENT_NORM_VS_LAG = Exercise(
                 "np.linalg.norm(dh).",
                 mutate(_norm_vs_lag, ("norms[0] = np.linalg.norm(dh_T)", "norms[0] = np.linalg.norm(dh_T) ** 2"),
                        (_NORMS_REST, _NORMS_REST + " ** 2")), "ch05-norm-vs-lag"),
+        Mistake("gradient_norm_vs_lag/per-example-norms-averaged",
+                "norms[k] is the mean of the examples' norms: take the norm of the whole (B, H) "
+                "gradient, np.linalg.norm(dh), as if the batch were one long vector.",
+                mutate(_norm_vs_lag, ("norms[0] = np.linalg.norm(dh_T)", "norms[0] = np.linalg.norm(dh_T, axis=-1).mean()"),
+                       (_NORMS_REST, "norms[1:] = np.linalg.norm(dh_before, axis=-1).mean(axis=1)")),
+                "ch05-norm-vs-lag"),
+        Mistake("gradient_norm_vs_lag/per-example-norms-summed",
+                "norms[k] is the sum of the examples' norms: take the norm of the whole (B, H) "
+                "gradient, np.linalg.norm(dh), as if the batch were one long vector.",
+                mutate(_norm_vs_lag, ("norms[0] = np.linalg.norm(dh_T)", "norms[0] = np.linalg.norm(dh_T, axis=-1).sum()"),
+                       (_NORMS_REST, "norms[1:] = np.linalg.norm(dh_before, axis=-1).sum(axis=1)")),
+                "ch05-norm-vs-lag"),
+        Mistake("gradient_norm_vs_lag/divided-by-first",
+                "norms is divided by norms[0], so that norms[0] is 1: return the norms themselves "
+                "(a plot may divide by norms[0]; the function does not).",
+                mutate(_norm_vs_lag, ("    return norms", "    return norms / norms[0]")), "ch05-norm-vs-lag"),
         Mistake("gradient_norm_vs_lag/forward-whh-not-transposed",
                 "The backward part is right, but the forward states are wrong: they were computed "
                 "with h @ Whh where h @ Whh.T belongs (Whh is stored (to, from)).",
@@ -430,6 +456,14 @@ TBPTT_MISTAKES = [
             _rebind(_train_tbptt, {"tbptt_train": _rebind(
                 tbptt_train, {"clip_by_global_norm": _PER_ARRAY_CLIP}, None)}, None),
             "ch05-clipping"),
+    Mistake("train_tbptt/clip-result-not-unpacked",
+            "clip_by_global_norm returns a pair (clipped, norm): grads = clip_by_global_norm(grads, "
+            "clip) makes grads that pair, and the update cannot read grads[k] from it. Unpack it: "
+            "grads, _ = clip_by_global_norm(grads, clip).",
+            _rebind(_train_tbptt, {"tbptt_train": mutate(
+                tbptt_train, ("grads, norm = clip_by_global_norm(grads, clip)",
+                              "grads = clip_by_global_norm(grads, clip)\n            norm = 0.0"))}, None),
+            "ch05-clipping"),
     Mistake("train_tbptt/losses-of-last-epoch",
             "losses holds the last epoch's losses only: keep every chunk's loss of every epoch, "
             "in order (epochs * n_chunks values).",
@@ -489,7 +523,8 @@ def _tbptt_cases(hidden):
             settings = [dict(T=3, B=3, lr=0.3, epochs=2, clip=0.2), dict(T=1, B=1, lr=0.5, epochs=1, clip=None)]
         else:
             ids = rng.integers(0, V, size=41)  # L = 20: (L - 1) // T, not L // T, chunks
-            settings = [dict(T=4, B=2, lr=0.5, epochs=1, clip=None), dict(T=5, B=2, lr=0.5, epochs=2, clip=0.1)]
+            # T = 4 divides L and T = 3 does not: L // T and L // T - 1 chunks both show.
+            settings = [dict(T=4, B=2, lr=0.5, epochs=1, clip=None), dict(T=3, B=2, lr=0.5, epochs=2, clip=0.1)]
         for st in settings:
             label = (f"seed {seed}, T={st['T']}, B={st['B']}, lr={st['lr']}, epochs={st['epochs']}, "
                      f"clip={st['clip']}, len(ids)={len(ids)}")
@@ -583,6 +618,8 @@ def _check_train_tbptt(train_tbptt, hidden=False, depends=None):
                 raise CheckFailed(f"train_tbptt gives wrong results{where}. Fix {dep_name} first, which "
                                   f"train_tbptt builds on: {err}", mistake_id=err.mistake_id) from None
         mistake = _match(train_tbptt, cases, i, got)
+        if mistake is None and got.error is not None:
+            mistake = _explain_crash(train_tbptt, case, got)
         if mistake is not None:
             raise CheckFailed(f"train_tbptt: {mistake.says}{where}", mistake_id=mistake.id)
         if got.error is not None:
@@ -614,12 +651,31 @@ def _match(student, cases, i, got):
     return None
 
 
+def _explain_crash(student, case, got):
+    """A catalogued mistake that crashes where the student's loop crashed, for the same reason.
+
+    The reason is compared by what the loop does with clipping: the student's loop and the
+    variant both crash on this case, both run when ``clip`` is None, and the student's error
+    is about a tuple (the pair clip_by_global_norm returns, used as the gradients).
+    """
+    cause = got.error.__cause__ if got.error.__cause__ is not None else got.error
+    if case.kwargs.get("clip") is None or "tuple" not in str(cause):
+        return None
+    unclipped = case._replace(kwargs={**case.kwargs, "clip": None})
+    if _run(student, unclipped, student=True).error is not None:
+        return None
+    for mistake in TBPTT_MISTAKES:
+        if _run(mistake.variant, case).error is not None and _run(mistake.variant, unclipped).error is None:
+            return mistake
+    return None
+
+
 def _diagnose(got, want, case, where):
     """Where the student's loop first departs from the reference's: raises CheckFailed."""
     T, B, lr, clip = case.kwargs["T"], case.kwargs["B"], case.kwargs["lr"], case.kwargs["clip"]
     if got.changed_params and not want.changed_params:
         raise CheckFailed(f"train_tbptt: {_CHANGES_PARAMS.says}{where}", mistake_id=_CHANGES_PARAMS.id)
-    _check_calls(got.calls, want.calls, lr, clip, where)
+    _check_calls(got.calls, want.calls, lr, clip, where, case)
     out = got.result
     if not (isinstance(out, tuple) and len(out) == 2):
         raise CheckFailed("train_tbptt should return (params, losses), but it returned " + fmt_shape(out) + "."
@@ -651,8 +707,23 @@ def _diagnose(got, want, case, where):
                               mistake_id="generic/value")
 
 
-def _check_calls(got, want, lr, clip, where):
+def _check_calls(got, want, lr, clip, where, case=None):
     """Compare the student's loss_fn calls with the reference's, call by call."""
+    if len(got) != len(want) and case is not None:
+        # A loop with the wrong number of chunks per epoch starts its next epoch early (or
+        # late): say so, rather than "wrong inputs" at the first update of the next epoch.
+        n = min(len(got), len(want))
+        first = next((i for i in range(n) if got[i][0].shape != want[i][0].shape
+                      or not _array_equal(got[i][0], want[i][0])), n)
+        if first == n or (got[first][0].shape == want[0][0].shape and _array_equal(got[first][0], want[0][0])):
+            epochs, B, T = case.kwargs["epochs"], case.kwargs["B"], case.kwargs["T"]
+            L = len(case.args[2]) // B
+            per_epoch = len(want) // epochs
+            raise CheckFailed(
+                f"Your loop called loss_fn {len(got)} times, expected {len(want)}: each epoch has "
+                f"n_chunks = (L - 1) // T = ({L} - 1) // {T} = {per_epoch} chunks, with "
+                f"L = len(ids) // B = {L}, and there {'is' if epochs == 1 else 'are'} {epochs} "
+                f"epoch{'' if epochs == 1 else 's'}." + where, mistake_id="generic/value")
     for i, (g, w) in enumerate(zip(got, want)):
         g_in, g_tg, g_h0, g_p, _ = g
         w_in, w_tg, w_h0, w_p, _ = w
@@ -766,7 +837,10 @@ CH05_QUESTIONS, check_ch05_questions = question_set("ch05_questions", [
                      "step 8, where the chunk starts."),
                Wrong(list(range(4, 10)), "one-chunk-back",
                      "The gradient stops at the cut before step 8: the chunk 4-7 only passed its "
-                     "last state on, as a plain array.")),
+                     "last state on, as a plain array."),
+               Wrong([8, 9, 10, 11], "later-steps-in-chunk",
+                     "The loss at step 9 depends only on inputs up to step 9: steps 10 and 11 come "
+                     "after it, in the same chunk but not on any path to that loss.")),
         section="ch05-tbptt", as_set=True),
     Question(
         "clip_factor", 0.2,
@@ -775,6 +849,9 @@ CH05_QUESTIONS, check_ch05_questions = question_set("ch05_questions", [
         "The clipped gradients must have global norm max_norm.",
         wrong=(Wrong(5.0, "factor-upside-down",
                      "That makes the gradient five times longer: the factor is max_norm / n."),
-               Wrong(1.0, "no-change", "A norm of 10 exceeds max_norm = 2, so the gradients are shrunk.")),
+               Wrong(1.0, "no-change", "A norm of 10 exceeds max_norm = 2, so the gradients are shrunk."),
+               Wrong(2.0, "factor-is-new-norm",
+                     "2 is the global norm after clipping; the factor that takes the norm from 10 "
+                     "to 2 is max_norm / n.")),
         section="ch05-clipping"),
 ], section="ch05")

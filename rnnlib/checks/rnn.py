@@ -65,6 +65,8 @@ def _sequence_case(seed, T, B, D, H, with_dhs=False):
 def _sequence_cases(hidden, with_dhs=False):
     shapes = ([(1, 2, 3, 4), (6, 1, 3, 5), (8, 4, 2, 3), (4, 3, 4, 4)] if hidden
               else [(5, 3, 4, 6), (7, 2, 3, 4), (4, 3, 4, 4)])
+    if with_dhs:  # T == B: a backward that indexes x[:, t] (batch-major) runs here, and is named
+        shapes = shapes + [(3, 3, 2, 4)]
     return [_sequence_case(seed, *s, with_dhs=with_dhs) for seed in case_seeds(hidden) for s in shapes]
 
 
@@ -279,8 +281,48 @@ STEP_BACKWARD = Exercise(
                 mutate(_step_backward, ("dWxh = dz.T @ x_t", "dWxh = dz.T @ x_t / len(dz)"),
                        ("dWhh = dz.T @ h_prev", "dWhh = dz.T @ h_prev / len(dz)")),
                 "ch04-one-step"),
+        Mistake("rnn_step_backward/all-averaged",
+                "dWxh, dWhh and dbh are divided by the batch size (means over the examples): "
+                "every example adds to the shared weights and bias, so their gradients are sums "
+                "over the batch, dz.T @ x_t, dz.T @ h_prev and dz.sum(axis=0).",
+                mutate(_step_backward, ("dWxh = dz.T @ x_t", "dWxh = dz.T @ x_t / len(dz)"),
+                       ("dWhh = dz.T @ h_prev", "dWhh = dz.T @ h_prev / len(dz)"),
+                       ("dbh = dz.sum(axis=0)", "dbh = dz.mean(axis=0)")),
+                "ch04-one-step"),
+        Mistake("rnn_step_backward/slope-squared-after-subtracting",
+                "tanh's derivative is written (1 - h_t)**2: it is 1 - h_t**2, h_t squared and "
+                "then subtracted from 1.",
+                mutate(_step_backward, (_DZ, "dz = dh_t * (1.0 - h_t)**2")), "ch04-one-step"),
+        Mistake("rnn_step_backward/dx-transposed",
+                "dx_t uses Wxh.T: the forward multiplied x_t @ Wxh.T, so the gradient flows back "
+                "as dz @ Wxh, of shape (B, D) (with Wxh.T the shapes only line up when D = H).",
+                mutate(_step_backward, ("dx_t = dz @ Wxh", "dx_t = dz @ Wxh.T")), "ch04-one-step"),
+        Mistake("rnn_step_backward/dh-prev-skips-slope",
+                "dh_prev skips tanh's derivative: h_prev reaches h_t through z like x_t does, so "
+                "dh_prev = dz @ Whh with dz = dh_t * (1 - h_t**2), not dh_t @ Whh.",
+                mutate(_step_backward, ("dh_prev = dz @ Whh", "dh_prev = dh_t @ Whh")), "ch04-one-step"),
+        Mistake("rnn_step_backward/dbh-wrong-axis",
+                "dbh sums over the hidden units (axis=1): the bias is shared by the examples of the "
+                "batch, so its gradient sums over the batch, dz.sum(axis=0), of shape (H,).",
+                mutate(_step_backward, ("dbh = dz.sum(axis=0)", "dbh = dz.sum(axis=1)")), "ch04-one-step"),
+        Mistake("rnn_step_backward/dbh-not-summed",
+                "dbh is dz itself, one row per example: the bias is shared by every example, so "
+                "its gradient is the sum over the batch, dz.sum(axis=0), of shape (H,).",
+                mutate(_step_backward, ("dbh = dz.sum(axis=0)", "dbh = dz")), "ch04-one-step"),
+        Mistake("rnn_step_backward/weight-gradients-swapped",
+                "dWxh and dWhh come back in each other's places: return the gradients in the "
+                "order of the forward's arguments (x_t, h_prev, Wxh, Whh, bh), that is "
+                "(dx_t, dh_prev, dWxh, dWhh, dbh).",
+                lambda dh_t, cache: _swap(_step_backward(dh_t, cache), 2, 3), "ch04-one-step"),
     ],
 )
+
+
+def _swap(grads, i, j):
+    """The tuple ``grads`` with entries ``i`` and ``j`` exchanged (a wrong return order)."""
+    grads = list(grads)
+    grads[i], grads[j] = grads[j], grads[i]
+    return tuple(grads)
 
 
 def check_rnn_step_backward(rnn_step_forward, rnn_step_backward, hidden=False, quiet=False):
@@ -316,6 +358,13 @@ def _overwritten(*names):
         return tuple(grads)
 
     return variant
+
+
+def _batch_major(dhs, cache):
+    """The reference run on x, hs, dhs read with time and batch exchanged (x[:, t] as step t)."""
+    x, h0, hs, Wxh, Whh = cache
+    dx, dh0, dWxh, dWhh, dbh = _backward(dhs.swapaxes(0, 1), (x.swapaxes(0, 1), h0, hs.swapaxes(0, 1), Wxh, Whh))
+    return dx.swapaxes(0, 1), dh0, dWxh, dWhh, dbh
 
 
 BACKWARD = Exercise(
@@ -391,6 +440,28 @@ BACKWARD = Exercise(
                 "step (= instead of +=). Wxh is shared by every step, so its gradient is the sum "
                 "over t.",
                 _overwritten("dWxh"), "ch04-sum"),
+        Mistake("rnn_backward/upstream-at-last-step-only",
+                "Only the last step adds its upstream gradient dhs[T-1]: every state h_t has its "
+                "own output, so the gradient on h_t is dhs[t] plus what step t+1 sent back, at "
+                "every step t.",
+                mutate(_backward, (_CARRY, "np.add(dhs[t] if t == hs.shape[0] - 1 else 0.0, dh_next, out=dh_t)"),
+                       inner=_rec_back), "ch04-bptt"),
+        Mistake("rnn_backward/dh0-is-gradient-on-h1",
+                "dh0 is the gradient on hs[0], the state after the first step (dhs[0] plus what "
+                "step 1 sent back), not on h0: go one step further back. dh0 is the dh_prev that "
+                "the step backward at t = 0 returns.",
+                mutate(_backward, ("return dzs, dh_next", "return dzs, dh_t.copy()"), inner=_rec_back),
+                "ch04-bptt"),
+        Mistake("rnn_backward/loop-forward-in-time",
+                "The loop walks forward in time (t = 0, 1, ..., T-1): the gradient on h_t needs "
+                "what step t+1 sends back, so that step must come first. Walk t = T-1, ..., 0, "
+                "e.g. range(T - 1, -1, -1).",
+                mutate(_backward, (_LOOP, "for t in range(hs.shape[0]):"), inner=_rec_back), "ch04-bptt"),
+        Mistake("rnn_backward/batch-major",
+                "It indexes the sequence as batch-major (x[:, t], hs[:, t], dhs[:, t]): here "
+                "sequences are time-major, x is (T, B, D) and hs, dhs are (T, B, H), so step t is "
+                "x[t], hs[t], dhs[t], and dx[t] is where its gradient goes.",
+                _batch_major, "ch04-bptt"),
         Mistake("rnn_backward/dbh-overwritten",
                 "dbh holds only the contribution of time step 0: it is overwritten at each step "
                 "(= instead of +=). The bias is shared by every step, so its gradient is the sum "

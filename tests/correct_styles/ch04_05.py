@@ -269,6 +269,13 @@ def clip_min_factor(grads, max_norm):
     return {name: factor * g for name, g in grads.items()}, norm
 
 
+def clip_pytorch_eps(grads, max_norm):
+    # torch.nn.utils.clip_grad_norm_'s formula: max_norm / (norm + 1e-6), at most 1.
+    norm = float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
+    coef = min(1.0, max_norm / (norm + 1e-6))
+    return {k: g * coef for k, g in grads.items()}, norm
+
+
 # --- train_tbptt --------------------------------------------------------------------------------
 
 def _clip(grads, max_norm):
@@ -370,7 +377,7 @@ STYLES = {
     "rnn_loss": [rnn_loss_vectorised, rnn_loss_one_loop, rnn_loss_per_example],
     "step_jacobian": [jacobian_broadcast, jacobian_diag, jacobian_entries],
     "gradient_norm_vs_lag": [norms_loop, norms_list_of_arrays, norms_per_example_columns],
-    "clip_by_global_norm": [clip_dict_comprehension, clip_concatenate, clip_min_factor],
+    "clip_by_global_norm": [clip_dict_comprehension, clip_concatenate, clip_min_factor, clip_pytorch_eps],
     "train_tbptt": [tbptt_chunk_index, tbptt_start_offsets, tbptt_generator],
     "ch04_questions": [ch04_answers_tuples, ch04_answers_arrays, ch04_answers_floats],
     "ch05_questions": [ch05_answers_plain, ch05_answers_spaced, ch05_answers_numpy],

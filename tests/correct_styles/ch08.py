@@ -171,9 +171,15 @@ def answers_numpy():
             "layer2_input_shape": np.array([48, 32])}
 
 
+def answers_slice_spelling():
+    # x[t:T] is x[t..T-1] written as a Python slice; "(z)" is "z".
+    return {"gru_params": 1920, "copy_z": 1, "direct_path": "(z)", "bi_backward_reads": "x[t:T]",
+            "bi_can_generate": False, "layer2_input_shape": (48, 32)}
+
+
 STYLES = {
     "gru_step_forward": [step_split_blocks, step_weights_per_gate, step_columns_per_example, step_einsum],
     "gru_step_backward": [back_concatenate, back_per_block, back_per_example],
     "bidirectional_gru_forward": [bi_two_loops, bi_reverse_then_flip, bi_preallocated],
-    "ch08_questions": [answers_plain, answers_computed, answers_numpy],
+    "ch08_questions": [answers_plain, answers_computed, answers_numpy, answers_slice_spelling],
 }

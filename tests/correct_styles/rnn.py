@@ -153,9 +153,23 @@ def backward_per_example(dhs, cache):
     return dx, dh0, dWxh, dWhh, dbh
 
 
+def backward_vectorised_sums(dhs, cache):
+    # The loop only carries the gradient back; the weight sums are products over time afterwards.
+    x, h0, hs, Wxh, Whh = cache
+    dz = np.zeros_like(hs)
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(hs.shape[0])):
+        dz[t] = (dhs[t] + dh_next) * (1.0 - hs[t] ** 2)
+        dh_next = dz[t] @ Whh
+    h_prev = np.concatenate([h0[None], hs[:-1]])
+    return (dz @ Wxh, dh_next, np.einsum("tbh,tbd->hd", dz, x),
+            np.tensordot(dz, h_prev, axes=([0, 1], [0, 1])), dz.sum(axis=(0, 1)))
+
+
 STYLES = {
     "rnn_step_forward": [step_rows, step_columns_per_example, step_einsum, step_transposed_product],
     "rnn_forward": [forward_loop_of_steps, forward_projection_first, forward_einsum, forward_per_example],
     "rnn_step_backward": [step_backward_rows, step_backward_outer_products, step_backward_einsum],
-    "rnn_backward": [backward_loop_of_steps, backward_collect_then_sum, backward_per_example],
+    "rnn_backward": [backward_loop_of_steps, backward_collect_then_sum, backward_per_example,
+                     backward_vectorised_sums],
 }
