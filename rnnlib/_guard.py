@@ -22,7 +22,9 @@ Trustworthy grading happens outside the student's process (the instructor's grad
 from __future__ import annotations
 
 import contextlib
+import dis
 import importlib
+import inspect
 import pkgutil
 import sys
 import threading
@@ -80,6 +82,24 @@ def _functions_of(obj):
 _REFERENCES = None  # filled on first use: importing every module at import time would be circular
 
 
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_FIRST_ENTRY = {}  # id(code) -> offset of the instruction where a generator's body starts
+
+
+def _resumed_generator(frame):
+    """A generator frame entered for anything but its first step: ``next`` after the first one,
+    or its finalisation by the garbage collector (which runs wherever the collector happens to
+    run, so its caller says nothing). The first ``next`` is the call that counts."""
+    code = frame.f_code
+    if not code.co_flags & _GENERATOR_FLAGS:
+        return False
+    start = _FIRST_ENTRY.get(id(code))
+    if start is None:
+        start = _FIRST_ENTRY[id(code)] = next(
+            (i.offset for i in dis.get_instructions(code) if i.opname == "RESUME"), 0)
+    return frame.f_lasti != start
+
+
 class _Window:
     """One blocking window: the hook, and what it refused."""
 
@@ -91,7 +111,7 @@ class _Window:
         if event != "call":
             return
         name = self.references.get(id(frame.f_code))
-        if name is None:
+        if name is None or _resumed_generator(frame):
             return
         caller = frame.f_back
         if (caller is not None and caller.f_code is not _STUDENT_ENTRY

@@ -120,3 +120,17 @@ def test_a_thread_started_by_the_student_is_guarded_too():
     with pytest.raises(ReferenceUsedError):
         call_blocked(student, *_step_args())
     assert errors
+
+
+def test_a_generator_reference_is_refused_at_its_first_step_and_finalised_quietly(capsys):
+    import gc
+
+    from rnnlib.data import iter_chunks
+
+    streams = np.arange(20).reshape(10, 2)
+    leftover = iter_chunks(streams, 3)
+    next(leftover)  # a generator rnnlib started before the window, finalised inside it
+    with pytest.raises(ReferenceUsedError, match="iter_chunks"):
+        call_blocked(lambda: next(iter_chunks(streams, 3)))
+    call_blocked(lambda: (leftover.close(), gc.collect()))
+    assert "Exception ignored" not in capsys.readouterr().err
