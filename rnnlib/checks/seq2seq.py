@@ -1085,4 +1085,42 @@ _QUESTIONS_EXERCISE, check_ch09_questions = question_set("ch09_questions", [
         wrong=(Wrong(3, "beam-rows-k", "Each of the B examples has its own beam of k slots: B * k rows."),
                Wrong(5, "beam-rows-b", "Each example keeps k hypotheses, each one row: B * k rows.")),
         section="ch09-beam"),
+    Question(
+        "dscores_0", -0.375,
+        "With weights (0.25, 0.75) and dweights (1, 3), what is dscores[0]",
+        "Back through the softmax: dscores[s] = w[s] * (dw[s] - sum over r of w[r] * dw[r]); "
+        "the weighted sum is 0.25 * 1 + 0.75 * 3.",
+        wrong=(Wrong(1, "dscores-no-jacobian",
+                     "That is dweights[0] itself: the gradient must go through the softmax, "
+                     "dscores[s] = w[s] * (dw[s] - sum over r of w[r] * dw[r])."),
+               Wrong(0.25, "dscores-exp-derivative",
+                     "w[0] * dw[0] differentiates the weight as if it were exp(score) alone; the sum "
+                     "in the softmax's denominator depends on every score: subtract the weighted sum "
+                     "of dweights, w[0] * (dw[0] - sum over r of w[r] * dw[r])."),
+               Wrong(0.1875, "dscores-diagonal-only",
+                     "w[0] * (1 - w[0]) * dw[0] keeps only the diagonal of the softmax's Jacobian: "
+                     "raising score 0 also lowers weight 1, whose gradient dw[1] = 3 enters too."),
+               Wrong(0.375, "dscores-sign",
+                     "The sign is flipped: dscores[s] = w[s] * (dw[s] - sum over r of w[r] * dw[r]), "
+                     "the weighted sum subtracted from dw[s]."),
+               Wrong(-1.5, "dscores-missing-weight",
+                     "dw[0] - sum over r of w[r] * dw[r] still needs the factor w[0] in front."),
+               Wrong(-0.75, "dscores-unweighted-sum",
+                     "The sum in the softmax's Jacobian is weighted by the weights: 0.25 * 1 + "
+                     "0.75 * 3, not 1 + 3.")),
+        section="ch09-attention-backward"),
+    Question(
+        "beam_len2", (2, 2),
+        "On the table, what does a beam of width 2 return with max_len = 2",
+        "Follow the two steps of the book's worked example, and remember what happens to the "
+        "hypotheses still in the beam when max_len steps are done.",
+        wrong=(Wrong((2, 0), "beam-len2-unfinished-ignored",
+                     "'b .' is the best *finished* hypothesis (per character ln(0.245) / 2 = -0.703), "
+                     "but after max_len = 2 steps the hypothesis 'b b' still in the beam counts as "
+                     "finished too, with ln(0.28) / 2 = -0.636, which is better."),
+               Wrong((0,), "beam-len2-not-normalised",
+                     "'.' has the highest probability of the hypotheses that end with '.', but the "
+                     "search compares them per character, and after max_len = 2 steps the "
+                     "hypothesis 'b b' still in the beam counts as finished too.")),
+        section="ch09-length-normalisation"),
 ], section="ch09")

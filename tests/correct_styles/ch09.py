@@ -362,17 +362,20 @@ def beam_argpartition(step, state, bos, eos, max_len, k):
 
 def answers_plain():
     return {"train_input": "a", "test_input": "b", "exposure_bias": "b", "weights_shape": (7, 4),
-            "beam_rows": 15}
+            "beam_rows": 15, "dscores_0": -0.375, "beam_len2": (2, 2)}
 
 
 def answers_other_types():
     return {"train_input": "A", "test_input": " b ", "exposure_bias": "B",
-            "weights_shape": [7, 4], "beam_rows": 15.0}
+            "weights_shape": [7, 4], "beam_rows": 15.0, "dscores_0": np.float64(-3 / 8),
+            "beam_len2": [2, 2]}
 
 
 def answers_computed():
+    w, dw = np.array([0.25, 0.75]), np.array([1.0, 3.0])
     return {"train_input": "a", "test_input": "b", "exposure_bias": "b",
-            "weights_shape": np.zeros((7, 4, 16)).shape[:2], "beam_rows": np.int64(5 * 3)}
+            "weights_shape": np.zeros((7, 4, 16)).shape[:2], "beam_rows": np.int64(5 * 3),
+            "dscores_0": (w * (dw - w @ dw))[0], "beam_len2": np.array([2, 2])}
 
 
 STYLES = {
