@@ -394,3 +394,114 @@ def test_a_flat_decoder_state_gives_the_same_translations():
         flat_ids, flat_scores = beam_search(flat_step, flat_state, 1, 0, 5, 3)
         np.testing.assert_array_equal(ids, flat_ids)
         np.testing.assert_allclose(scores, flat_scores, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback on students' own wrong code (not the catalogue's variants): it names what they did
+
+
+def _feedback(check, *fns, hidden=False):
+    from rnnlib.checks import CheckFailed
+
+    with pytest.raises(CheckFailed) as err:
+        check(*fns, hidden=hidden)
+    return err.value.mistake_id, str(err.value)
+
+
+def _student_greedy(stop_on=None, steps=None):
+    def greedy_decode(step, state, bos, eos, max_len):
+        B = state.shape[0]
+        ids, prev, done = np.full((max_len, B), eos), np.full(B, bos), np.zeros(B, dtype=bool)
+        for t in range(max_len if steps is None else steps(max_len)):
+            log_probs, state = step(prev, state)
+            prev = log_probs.argmax(axis=1)
+            ids[t] = np.where(done, eos, prev)
+            done |= prev == (eos if stop_on is None else stop_on)
+            if done.all():
+                break
+        return ids
+    return greedy_decode
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_greedy_loop_one_step_short_is_not_called_shifted(hidden):
+    from rnnlib.checks import check_greedy_decode
+
+    mid, text = _feedback(check_greedy_decode, _student_greedy(steps=lambda n: n - 1), hidden=hidden)
+    assert mid == "greedy_decode/one-step-short", text
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_greedy_search_that_stops_on_token_0_is_told_where_its_example_goes_on(hidden):
+    from rnnlib.checks import check_greedy_decode
+
+    mid, text = _feedback(check_greedy_decode, _student_greedy(stop_on=0), hidden=hidden)
+    assert mid == "greedy_decode/ends-early" and "not eos" in text, text
+
+
+def _beam_k_live(step, state, bos, eos, max_len, k):
+    """The common variant (fairseq's): finished hypotheses take no slot, k live ones are kept."""
+    B = state.shape[0]
+    ids, out = np.full((max_len, B), eos), np.full(B, -np.inf)
+    for b in range(B):
+        beam, best, best_score = [(0.0, [], state[b])], [], -np.inf
+        for t in range(max_len):
+            log_probs, new = step(np.array([tk[-1] if tk else bos for _, tk, _ in beam]),
+                                  np.array([h for _, _, h in beam]))
+            cands = sorted(((s + log_probs[i, v], tk + [v], new[i]) for i, (s, tk, _) in enumerate(beam)
+                            for v in range(log_probs.shape[1])), key=lambda c: -c[0])
+            for s, tk, _ in cands[:k]:
+                if tk[-1] == eos and s / len(tk) > best_score:
+                    best, best_score = tk, s / len(tk)
+            beam = [c for c in cands if c[1][-1] != eos][:k]
+        else:
+            for s, tk, _ in beam:
+                if s / max_len > best_score:
+                    best, best_score = tk, s / max_len
+        ids[: len(best), b], out[b] = best, best_score
+    return ids, out
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_beam_whose_finished_hypotheses_take_no_slot_is_not_called_unpruned(hidden):
+    from rnnlib.checks import check_beam_search
+
+    mid, text = _feedback(check_beam_search, _beam_k_live, hidden=hidden)
+    assert mid == "beam_search/finished-take-no-slot", text
+
+
+def test_attention_with_every_example_scored_against_one_query_is_told_the_scores_are_wrong():
+    from rnnlib.checks import check_attention_forward
+
+    def attention_forward(query, keys, mask):
+        scores = keys @ query[0]  # (S, B): the first example's query for everyone
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        w = np.exp(scores - scores.max(axis=0))
+        w = w / w.sum(axis=0)
+        return np.einsum("sb,sbh->bh", w, keys), w, (query, keys, w)
+
+    mid, text = _feedback(check_attention_forward, attention_forward)
+    assert mid == "attention_forward/wrong-scores" and "query[b]" in text, text
+
+
+def test_a_backward_with_one_wrong_gradient_on_the_scores_is_told_so():
+    from rnnlib.checks import check_attention_backward
+
+    def attention_forward(query, keys, mask):
+        scores = np.einsum("sbh,bh->sb", keys, query)
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        w = np.exp(scores - scores.max(axis=0))
+        w = w / w.sum(axis=0)
+        return np.einsum("sb,sbh->bh", w, keys), w, (query, keys, w)
+
+    def attention_backward(dcontext, cache):
+        query, keys, w = cache
+        dw = np.einsum("sbh,bh->sb", keys, dcontext)
+        dscores = w * (dw - np.einsum("sb,sb->b", w, dw)) * 0.5  # a stray factor
+        return (np.einsum("sb,sbh->bh", dscores, keys),
+                w[:, :, None] * dcontext + dscores[:, :, None] * query)
+
+    mid, text = _feedback(check_attention_backward, attention_forward, attention_backward)
+    assert mid == "attention_backward/dscores", text

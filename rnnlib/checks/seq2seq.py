@@ -8,10 +8,18 @@ edit (:func:`~rnnlib.checks._engine.mutate`) or one changed input or output.
 The decoders are checked on small decoders whose answers are known: a table of next-token
 probabilities worked out by hand in the book (greedy never ends, a beam of width 2 finds
 "b .", an exhaustive search finds "b a .", and without length normalisation the empty
-translation "." wins), and tiny random RNN decoders with a few examples each, where the
-reference's answers are what the checker compares with (the tests check the reference
-against exhaustive search). The step function handed to the student is the checker's: it
-calls rnnlib's RNN step, which the guard lets through because the call comes from rnnlib.
+translation "." wins), two more tables that tell apart mistakes the first cannot, and tiny
+random RNN decoders with several examples each, chosen so that on each of them a beam differs
+from greedy decoding and from an exhaustive search and some answers end before max_len while
+others do not (the tests check the reference against exhaustive search). The step function
+handed to the student is the checker's: it calls rnnlib's RNN step, which the guard lets
+through because the call comes from rnnlib.
+
+When no catalogued mistake matches, each exercise says which stage is wrong: the weights or
+the context of attention, which gradient of the backward (or the gradient on the scores that
+both follow from), and for the decoders the first example that differs, followed through the
+reference's beam (at which step the student's answer drops out of the k best, or which better
+hypothesis the beam finishes).
 """
 from __future__ import annotations
 
@@ -21,7 +29,7 @@ from rnnlib import attention as _attention
 from rnnlib import rnn as _rnn
 from rnnlib import seq2seq as _seq2seq
 from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape
-from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_backward_check, run_check
+from rnnlib.checks._engine import Case, Exercise, Mistake, close, mutate, run_backward_check, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
 
 __all__ = [
@@ -60,14 +68,21 @@ def _mistake(mistake_id, says, variant, section):
 
 # ---------------------------------------------------------------------------------------------
 # Attention cases. S, B and H differ, so that an axis mixed up is a shape error or a clearly
-# wrong value; some cases have padding (a mask), some none; the hidden ones add S = 1, B = 1
-# and S = B (where a softmax over the wrong axis still has the right shape).
+# wrong value; some cases have padding (a mask), some none; the hidden ones add S = 1 and B = 1.
+# One visible and one hidden case have S = B: there a softmax over the wrong axis still has the
+# right shape, and keys read batch-first run instead of crashing, so that the crash on the other
+# cases can be named.
 
 
 def _mask(rng, S, B):
-    mask = rng.random((S, B)) < 0.6
-    mask[0] = True  # padding comes at the end: every source has a first character
-    return mask
+    """Sources padded at the end, as the exercise says: each has 1 to S real positions, and
+    every case with S > 1 has at least one padded source and at least one full one."""
+    lengths = rng.integers(1, S + 1, size=B)
+    if S > 1:
+        lengths[rng.integers(B)] = S
+        if B > 1 and (lengths == S).all():
+            lengths[0] = rng.integers(1, S)
+    return np.arange(S)[:, None] < lengths
 
 
 def _attention_case(seed, S, B, H, masked, with_dcontext=False):
@@ -82,7 +97,7 @@ def _attention_case(seed, S, B, H, masked, with_dcontext=False):
 
 def _attention_cases(hidden, with_dcontext=False):
     shapes = ([(1, 2, 3, False), (4, 4, 3, True), (7, 1, 5, True), (3, 5, 2, True), (2, 3, 4, False)]
-              if hidden else [(5, 3, 4, True), (4, 2, 3, False), (6, 4, 2, True)])
+              if hidden else [(5, 3, 4, True), (4, 2, 3, False), (6, 4, 2, True), (3, 3, 2, True)])
     return [_attention_case(seed, *s, with_dcontext=with_dcontext)
             for seed in case_seeds(hidden) for s in shapes]
 
@@ -105,6 +120,49 @@ def _weights_transposed(query, keys, mask):
     return context, weights.T.copy(), cache
 
 
+def _keys_batch_first(query, keys, mask):
+    """Keys read as ``(B, S, H)`` and the mask as ``(B, S)``: the reference on the transposed
+    inputs, its weights returned batch-first. It runs only when S = B (else it crashes)."""
+    context, weights, _ = _att_forward(query, keys.transpose(1, 0, 2), None if mask is None else mask.T)
+    return context, weights.T.copy(), (query, keys, weights.T.copy())
+
+
+def _diagnose_attention(got, expected, case):
+    """Which stage is wrong, when no catalogued mistake matches: the context (weights right),
+    the mask, the normalisation, or the scores."""
+    weights, context = got.get("weights"), got.get("context")
+    right = expected["weights"]
+    if not (isinstance(weights, np.ndarray) and weights.shape == right.shape
+            and weights.dtype.kind == "f" and np.isfinite(weights).all()):
+        return None  # a shape or NaN: the generic diagnoses say it
+    mask = case.args[2]
+    real = np.ones(right.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if close(weights, right):
+        if isinstance(context, np.ndarray) and context.shape == expected["context"].shape:
+            return "attention_forward/context", (
+                "Your weights are right, but the context is not their weighted average of the "
+                "keys: context[b] = sum over s of weights[s, b] * keys[s, b], one (H,) vector per "
+                "example.")
+        return None
+    if np.any(weights[~real] != 0):
+        s, b = (int(i) for i in np.argwhere((weights != 0) & ~real)[0])
+        return "attention_forward/padding-weighted", (
+            f"Position {s} of example {b} is padding (mask[{s}, {b}] is False), but its weight is "
+            f"{weights[s, b]:.4g}: padding must get weight exactly 0. Set the scores of padding to "
+            "-inf before the softmax.")
+    sums = weights.sum(axis=0)
+    if not np.allclose(sums, 1.0, rtol=1e-6, atol=1e-9):
+        b = int(np.flatnonzero(~np.isclose(sums, 1.0, rtol=1e-6, atol=1e-9))[0])
+        return "attention_forward/weights-not-normalised", (
+            f"The weights of example {b} (column {b}) sum to {sums[b]:.6g} over its positions: "
+            "each column must sum to 1, a softmax over axis 0 (the source positions) of that "
+            "example's scores.")
+    return "attention_forward/wrong-scores", (
+        "Your weights are 0 on padding and sum to 1 for every example, but they are not the "
+        "softmax of the right scores: the score of position s of example b is the dot product "
+        "keys[s, b] . query[b], that key with that example's own query.")
+
+
 ATTENTION_FORWARD = Exercise(
     name="attention_forward",
     reference=_att_forward,
@@ -113,6 +171,7 @@ ATTENTION_FORWARD = Exercise(
     compare=("context", "weights"),
     cache_fields=_FIELDS,
     section="ch09-attention",
+    diagnose=_diagnose_attention,
     mistakes=[
         _mistake("attention_forward/softmax-wrong-axis",
                 "The weights sum to 1 over the batch, not over the source positions: the softmax "
@@ -169,6 +228,22 @@ ATTENTION_FORWARD = Exercise(
                 "real, so use the mask only when it is not None.",
                 _softmax_edit(("if mask is not None:", "if True:"),
                               ("if not mask.any(axis=0).all():", "if False:")), "ch09-mask"),
+        _mistake("attention_forward/keys-batch-first",
+                "You read keys as (B, S, H), batch first (and the mask as (B, S)): rnnlib is "
+                "time-major, keys is (S, B, H) with keys[s, b] the state of example b after source "
+                "position s, mask is (S, B), and the weights are (S, B) too.",
+                _keys_batch_first, "ch09-attention"),
+        _mistake("attention_forward/softmax-over-everything",
+                "Your weights sum to 1 over the whole batch: the softmax runs over the source "
+                "positions of each example separately (axis 0 of the (S, B) scores), so that each "
+                "column sums to 1.",
+                _softmax_edit((_SOFTMAX, "return softmax(scores.reshape(-1), axis=0).reshape(scores.shape)")),
+                "ch09-attention"),
+        _mistake("attention_forward/context-real-keys-summed",
+                "The context is the plain sum of the real (unpadded) keys: weight each key by its "
+                "attention weight, context[b] = sum over s of weights[s, b] * keys[s, b].",
+                mutate(_att_forward, (_CONTEXT, "context = np.sum((weights[:, :, None] > 0) * keys, axis=0)")),
+                "ch09-attention"),
         _mistake("attention_forward/context-wrong-axis",
                 "The context sums over the batch axis: the weighted sum runs over the source "
                 "positions s (axis 0 of keys), one context per example, shape (B, H).",
@@ -196,10 +271,70 @@ _DQUERY = "dquery = np.sum(dscores[:, :, None] * keys, axis=0)"
 _SCORE_PATH = "dkeys += dscores[:, :, None] * query"
 _AVERAGE_PATH = "dkeys = weights[:, :, None] * dcontext"
 
+_UNPACK = "query, keys, weights = cache"
+
+
 def _forward_pair(query, keys, mask):
     """The reference forward as an (output, cache) pair, as the backward check expects."""
     context, _, cache = _att_forward(query, keys, mask)
     return context, cache
+
+
+def _diagnose_attention_backward(got, expected, case):
+    """Which part of the backward is wrong, when no catalogued mistake matches.
+
+    ``dkeys`` is the average path ``weights * dcontext`` plus the score path
+    ``dscores * query``. When the student's ``dkeys`` minus the right average path is some
+    ``x[s, b] * query[b]`` and the student's ``dquery`` is ``sum_s x[s, b] keys[s, b]`` with the
+    same ``x``, everything after the gradient on the scores is right, and that gradient is not.
+    """
+    query, keys, mask, dcontext = case.args
+    dquery, dkeys = got.get("dquery"), got.get("dkeys")
+    if not (isinstance(dquery, np.ndarray) and dquery.shape == query.shape and dquery.dtype.kind == "f"
+            and isinstance(dkeys, np.ndarray) and dkeys.shape == keys.shape and dkeys.dtype.kind == "f"
+            and np.isfinite(dquery).all() and np.isfinite(dkeys).all()):
+        return None
+    _, weights, _ = _att_forward(query, keys, mask)
+    dweights = np.sum(keys * dcontext, axis=2)
+    dscores = weights * (dweights - np.sum(weights * dweights, axis=0))
+    average, score_path = weights[:, :, None] * dcontext, dscores[:, :, None] * query
+    query_ok, keys_ok = close(dquery, expected["dquery"]), close(dkeys, expected["dkeys"])
+    # The gradient on the scores that the student's dkeys implies (least squares per position).
+    x = np.sum((dkeys - average) * query, axis=2) / np.sum(query * query, axis=1)
+    one_x = close(x[:, :, None] * query, dkeys - average)
+    if one_x and close(np.sum(x[:, :, None] * keys, axis=0), dquery):
+        s, b = (int(i) for i in np.argwhere(~np.isclose(x, dscores, rtol=1e-6, atol=1e-9))[0])
+        return "attention_backward/dscores", (
+            "Your dquery and dkeys follow correctly from your gradient on the scores, but that "
+            f"gradient is wrong (at position {s} of example {b} it is {x[s, b]:.6g}, the right "
+            f"value {dscores[s, b]:.6g}). Through the softmax, dscores = weights * (dweights - sum "
+            "over s of weights * dweights), with dweights[s] = keys[s] . dcontext.")
+    if keys_ok:
+        right = expected["dquery"]
+        factor = float(np.sum(dquery * right) / np.sum(right * right))
+        S, B = keys.shape[:2]
+        scaled = ""
+        if abs(factor - 1) > 1e-6 and close(dquery, factor * right):
+            scaled = f" Yours is {factor:.4g} times the right one."
+            if S != B and abs(factor - 1 / S) < 1e-9:
+                scaled = (f" Yours is 1/S = {factor:.4g} times the right one: a mean over the S = {S} "
+                          "positions where their sum belongs.")
+        return "attention_backward/dquery", (
+            "dkeys is right, so your gradient on the scores is right too, but dquery is not: the "
+            f"query is in every score, dquery[b] = sum over s of dscores[s, b] * keys[s, b].{scaled}")
+    if query_ok and one_x:
+        return "attention_backward/dkeys-score-path", (
+            "dquery is right, and so is the part of dkeys through the average (weights[s] * "
+            "dcontext); the part through the scores is not: key s also gets dscores[s] * query, "
+            "with the dscores you used for dquery.")
+    rest = dkeys - score_path  # should be the average path weights[s, b] * dcontext[b]
+    y = np.sum(rest * dcontext, axis=2) / np.sum(dcontext * dcontext, axis=1)
+    if query_ok and close(y[:, :, None] * dcontext, rest):
+        return "attention_backward/dkeys-average-path", (
+            "dquery is right, and so is the part of dkeys through the scores (dscores[s] * query); "
+            "the part through the average is not: key s is averaged into the context with its "
+            "weight, so it gets weights[s] * dcontext.")
+    return None
 
 
 ATTENTION_BACKWARD = Exercise(
@@ -211,17 +346,31 @@ ATTENTION_BACKWARD = Exercise(
     cases=lambda hidden: _attention_cases(hidden, with_dcontext=True),
     returns=("dquery", "dkeys"),
     section="ch09-attention-backward",
+    diagnose=_diagnose_attention_backward,
     mistakes=[
         _mistake("attention_backward/no-softmax-jacobian",
                 "The gradient goes from the weights to the scores unchanged: the weights are a "
                 "softmax of the scores, so dscores = weights * (dweights - sum over s of "
                 "weights * dweights).",
                 mutate(_att_backward, (_DSCORES, "dscores = dweights")), "ch09-attention-backward"),
-        _mistake("attention_backward/jacobian-diagonal-only",
-                "dscores = weights * dweights uses only the diagonal of the softmax's Jacobian: "
-                "raising one score lowers every other weight, so subtract the weighted sum, "
+        _mistake("attention_backward/jacobian-of-exp",
+                "dscores = weights * dweights differentiates each weight as if it were exp(score) "
+                "alone; but the denominator, the sum of all the exps, depends on every score too "
+                "(raising one score lowers every other weight). Subtract the weighted sum: "
                 "dscores = weights * (dweights - sum over s of weights * dweights).",
                 mutate(_att_backward, (_DSCORES, "dscores = weights * dweights")),
+                "ch09-attention-backward"),
+        _mistake("attention_backward/jacobian-diagonal-only",
+                "dscores = weights * (1 - weights) * dweights uses only the diagonal of the "
+                "softmax's Jacobian, dw_s/de_s = w_s (1 - w_s): raising score r also lowers weight "
+                "s (dw_s/de_r = -w_s w_r), so dscores = weights * (dweights - sum over r of "
+                "weights * dweights).",
+                mutate(_att_backward, (_DSCORES, "dscores = weights * (1 - weights) * dweights")),
+                "ch09-attention-backward"),
+        _mistake("attention_backward/jacobian-sum-unweighted",
+                "The sum in the softmax's Jacobian is weighted: subtract sum over r of weights[r] * "
+                "dweights[r], not the plain sum of dweights.",
+                mutate(_att_backward, (_DSCORES, "dscores = weights * (dweights - np.sum(dweights, axis=0))")),
                 "ch09-attention-backward"),
         _mistake("attention_backward/jacobian-missing-weights",
                 "The softmax's Jacobian lacks its factor weights[s]: dscores = weights * (dweights "
@@ -237,6 +386,27 @@ ATTENTION_BACKWARD = Exercise(
                 "The sum in the softmax's Jacobian runs over the batch: it runs over the source "
                 "positions s of one example (axis 0 of the (S, B) weights).",
                 mutate(_att_backward, (_DSCORES, "dscores = weights * (dweights - np.sum(weights * dweights, axis=1, keepdims=True))")),
+                "ch09-attention-backward"),
+        _mistake("attention_backward/jacobian-sum-wrong-axis-broadcast",
+                "The sum in the softmax's Jacobian runs over the batch (axis 1) and is then "
+                "broadcast against the (S, B) weights: it runs over the source positions s of one "
+                "example, np.sum(weights * dweights, axis=0), one number per example.",
+                mutate(_att_backward, (_DSCORES, "dscores = weights * (dweights - np.sum(weights * dweights, axis=1))")),
+                "ch09-attention-backward"),
+        _mistake("attention_backward/cache-read-in-another-order",
+                "You unpack the cache in another order than attention_forward stores it: the cache "
+                "is (query, keys, weights).",
+                mutate(_att_backward, (_UNPACK, "keys, query, weights = cache")),
+                "ch09-attention-backward"),
+        _mistake("attention_backward/dkeys-score-path-times-keys",
+                "The score path of dkeys multiplies dscores by the keys: the score k_s . q changes "
+                "with k_s at the rate q, so key s gets dscores[s] * query.",
+                mutate(_att_backward, (_SCORE_PATH, "dkeys += dscores[:, :, None] * keys")),
+                "ch09-attention-backward"),
+        _mistake("attention_backward/dkeys-average-path-unweighted",
+                "Through the average every key gets dcontext itself: key s enters the context as "
+                "weights[s] * keys[s], so it gets weights[s] * dcontext.",
+                mutate(_att_backward, (_AVERAGE_PATH, "dkeys = np.broadcast_to(dcontext, keys.shape).copy()")),
                 "ch09-attention-backward"),
         _mistake("attention_backward/dkeys-missing-score-path",
                 "dkeys only has the gradient through the average (weights * dcontext): each key "
@@ -306,6 +476,42 @@ def _table_step(prev, state):
     return np.log(TABLE[prev]), state
 
 
+# A second table, where the best translation is neither the first to finish nor the last: with
+# k = 2 and max_len = 3 the beam finishes "." at step 0 (mean log-probability -1.20), "a ." at
+# step 1 (-0.31, the answer), "a a ." at step 2 (-1.20), and the unfinished "a a a" (-2.17) is
+# worse still. It tells apart mistakes that the first table cannot: stopping at the first
+# finished hypothesis, keeping the last one instead of the best, dropping finished ones, a
+# length without eos.
+TABLE_EARLY = np.array([
+    [0.60, 0.20, 0.20],
+    [0.90, 0.05, 0.05],
+    [0.20, 0.10, 0.70],
+    [0.30, 0.60, 0.10],
+])
+
+
+def _table_early_step(prev, state):
+    """The second table as a decoder."""
+    return np.log(TABLE_EARLY[prev]), state
+
+
+# A third table, found by a search over random tables, with max_len = 4 and k = 2: on it an
+# exhaustive search, a beam whose finished hypotheses take no slot, a beam of width 2, k
+# greedy searches side by side and a beam of k copies of the start all return different
+# answers, which the random decoders do not always show.
+TABLE_WIDE = np.array([
+    [0.10, 0.46, 0.44],
+    [0.04, 0.14, 0.82],
+    [0.17, 0.32, 0.51],
+    [0.44, 0.27, 0.29],
+])
+
+
+def _table_wide_step(prev, state):
+    """The third table as a decoder."""
+    return np.log(TABLE_WIDE[prev]), state
+
+
 class _TinyRNN:
     """A random vanilla-RNN decoder over ``V`` tokens (and a start marker, id ``V``).
 
@@ -335,7 +541,7 @@ class _TinyRNN:
         return f"a tiny RNN decoder (V={self.V})"
 
 
-def _decoder_case(seed, V, H, B, max_len, k=None):
+def _tiny_decoder_case(seed, V, H, B, max_len, k=None):
     rng = np.random.default_rng(seed)
     eos = int(rng.integers(V))  # not always 0: the end marker is an argument
     step = _TinyRNN(seed, V, H, eos)
@@ -345,9 +551,38 @@ def _decoder_case(seed, V, H, B, max_len, k=None):
     return Case(label + ("" if k is None else f", k={k}"), args, {}, {"B": B})
 
 
-def _table_case(B, k=None):
-    args = (_table_step, np.zeros((B, 1)), 3, 0, 3) + (() if k is None else (k,))
-    return Case("the table of the book, bos=3, eos=0, max_len=3" + ("" if k is None else f", k={k}"),
+def _shows_the_search(case):
+    """Does this beam case tell a beam of width k from greedy decoding and from an exhaustive
+    search (on some example), and has some example's answer no end marker (it is still in the
+    beam after max_len steps) while another's has? Cases that do not are weak tests."""
+    step, state, bos, eos, max_len, k = case.args
+    ids = _beam(step, state, bos, eos, max_len, k)[0]
+    greedy = _greedy(step, state, bos, eos, max_len)
+    V = step(np.full(state.shape[0], bos), state)[0].shape[1]
+    everything = _beam(step, state, bos, eos, max_len, V ** max_len)[0]
+    differs = lambda other: bool((other != ids).any())  # noqa: E731
+    ended = (ids == eos).any(axis=0)
+    return differs(greedy) and differs(everything) and ended.any() and not ended.all()
+
+
+def _decoder_case(seed, V, H, B, max_len, k=None):
+    """A tiny random decoder; for a beam search over several examples, the first decoder from
+    ``seed`` on whose answers show what a beam does (see :func:`_shows_the_search`)."""
+    if k is None or B < 4:
+        return _tiny_decoder_case(seed, V, H, B, max_len, k)
+    for offset in range(200):
+        case = _tiny_decoder_case(1000 * seed + offset, V, H, B, max_len, k)
+        if _shows_the_search(case):
+            return case
+    return _tiny_decoder_case(seed, V, H, B, max_len, k)
+
+
+def _table_case(B, k=None, which="book"):
+    step, name, max_len = {"book": (_table_step, "the table of the book", 3),
+                           "early": (_table_early_step, "a second table (answer 'a .')", 3),
+                           "wide": (_table_wide_step, "a third table", 4)}[which]
+    args = (step, np.zeros((B, 1)), 3, 0, max_len) + (() if k is None else (k,))
+    return Case(f"{name}, bos=3, eos=0, max_len={max_len}" + ("" if k is None else f", k={k}"),
                 args, {}, {"B": B})
 
 
@@ -357,19 +592,102 @@ def _greedy_cases(hidden):
     return cases + [_decoder_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
 
 
+_BEAM_CASES = {}
+
+
 def _beam_cases(hidden):
     # Several examples per case, so that a wrong search is unlikely to agree with another
     # wrong one on all of them by chance; the hidden cases add B = 1 and a beam as wide as V.
-    shapes = ([(4, 3, 8, 4, 2), (5, 2, 6, 4, 3), (3, 3, 1, 5, 2), (4, 3, 8, 3, 4)] if hidden
+    # Finding decoders that show the search takes a moment: the cases are made once per seeds.
+    key = (hidden, tuple(case_seeds(hidden)))
+    if key not in _BEAM_CASES:
+        _BEAM_CASES[key] = _make_beam_cases(hidden)
+    return list(_BEAM_CASES[key])
+
+
+def _make_beam_cases(hidden):
+    shapes = ([(4, 3, 8, 4, 2), (5, 2, 6, 4, 3), (3, 3, 1, 5, 2), (4, 3, 8, 4, 4)] if hidden
               else [(4, 3, 8, 4, 2), (5, 3, 8, 4, 3)])
     cases = [_decoder_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
-    return [_table_case(1, 2)] + cases if not hidden else cases + [_table_case(2, 2)]
+    # The tables come first: their answers are worked out by hand and tell the catalogued
+    # mistakes apart best, so a match found there is confirmed on the random decoders.
+    tables = [_table_case(2 if hidden else 1, 2), _table_case(1, 2, "early"), _table_case(1, 2, "wide")]
+    return tables + cases
 
 
 # ---------------------------------------------------------------------------------------------
 # greedy_decode
 
 _STEP = "log_probs, state = step(prev, state)"
+
+
+def _tokens(column, eos):
+    """A decoded column's hypothesis: up to and including its first eos (or all of it)."""
+    ends = np.flatnonzero(column == eos)
+    return column[: ends[0] + 1] if ends.size else column
+
+
+def _show(tokens):
+    return "[" + " ".join(str(int(v)) for v in tokens) + "]"
+
+
+def _first_wrong_column(ids, right, eos, who):
+    """``(b, t, head)`` for the first example whose column differs, or None when the ids cannot
+    be read as token ids of the right shape (the generic diagnoses then say why)."""
+    if not (isinstance(ids, np.ndarray) and ids.shape == right.shape and ids.dtype.kind in "iuf"
+            and np.isfinite(ids).all()):
+        return None
+    bad = np.flatnonzero((ids != right).any(axis=0))
+    if not bad.size:
+        return None
+    b = int(bad[0])
+    t = int(np.flatnonzero(ids[:, b] != right[:, b])[0])
+    head = (f"Example {b} (column {b} of ids): yours is {_show(ids[:, b])}, the right one "
+            f"{_show(right[:, b])} (eos = {eos}).")
+    return b, t, head
+
+
+def _decoding_diagnosis(ids, right, eos, who):
+    """What is wrong with the first wrong column, as far as the tokens alone tell: the column goes
+    on after its own eos; or (greedy decoding) it is eos where the right column goes on."""
+    found = _first_wrong_column(ids, right, eos, who)
+    if found is None:
+        return None
+    b, t, head = found
+    col, want = ids[:, b], right[:, b]
+    own_end = np.flatnonzero(col == eos)
+    if own_end.size and (col[own_end[0]:] != eos).any():
+        after = int(own_end[0] + np.flatnonzero(col[own_end[0]:] != eos)[0])
+        return f"{who}/continues-after-eos", (
+            f"{head} Your column has eos at step {int(own_end[0])} but {int(col[after])} at step "
+            f"{after}: once an example has written eos, the rest of its column must be eos.")
+    if who == "greedy_decode" and col[t] == eos:
+        return "greedy_decode/ends-early", (
+            f"{head} From step {t} on your column is eos, but the example goes on: given the right "
+            f"tokens before it, the most likely token at step {t} is {int(want[t])}, not eos. (An "
+            f"example ends when the token it writes is eos, here {eos}; only after that is its "
+            "column filled with eos.)")
+    return None
+
+
+def _diagnose_greedy(got, expected, case):
+    eos = case.args[3]
+    found = _decoding_diagnosis(got.get("ids"), expected["ids"], eos, "greedy_decode")
+    if found is not None:
+        return found
+    first = _first_wrong_column(got.get("ids"), expected["ids"], eos, "greedy_decode")
+    if first is None:
+        return None
+    b, t, head = first
+    return "greedy_decode/wrong-token", (
+        f"{head} The two agree up to step {t - 1}; at step {t} the most likely token, given the "
+        f"tokens before it, is {int(expected['ids'][t, b])}, and yours is {int(got['ids'][t, b])}. "
+        "Check what step reads at each step (the token chosen at the step before, and the state "
+        "it returned) and that you take the argmax over the tokens (axis 1)."
+        if t else
+        f"{head} At step 0 the most likely token is {int(expected['ids'][0, b])}, and yours is "
+        f"{int(got['ids'][0, b])}: the first step reads bos and the initial state, and its token "
+        "is the argmax of the log-probabilities over the tokens (axis 1).")
 
 
 def _with_bos(step, state, bos, eos, max_len):
@@ -413,6 +731,8 @@ GREEDY = Exercise(
     cases=_greedy_cases,
     returns=("ids",),
     time_axis={"ids": 0},
+    kinds={"ids": "int"},
+    diagnose=_diagnose_greedy,
     section="ch09-greedy",
     mistakes=[
         _mistake("greedy_decode/prediction-not-fed-back",
@@ -432,6 +752,15 @@ GREEDY = Exercise(
                 "Decoding stops for every example as soon as one of them produces eos: stop only "
                 "when all of them have ended (or after max_len steps).",
                 mutate(_greedy, ("if done.all():", "if done.any():")), "ch09-greedy"),
+        _mistake("greedy_decode/one-step-short",
+                "Your loop makes max_len - 1 steps: an example that has not ended by then needs its "
+                "last token too. range(max_len) makes max_len steps.",
+                mutate(_greedy, ("for t in range(max_len):", "for t in range(max_len - 1):")), "ch09-greedy"),
+        _mistake("greedy_decode/feeds-log-probability",
+                "You feed the decoder the largest log-probability instead of the token: the next "
+                "input is the id of the most likely token, np.argmax(log_probs, axis=1), an integer.",
+                mutate(_greedy, ("prev = np.argmax(log_probs, axis=1)", "prev = np.max(log_probs, axis=1)")),
+                "ch09-greedy"),
         _mistake("greedy_decode/argmax-wrong-axis",
                 "The argmax runs over the batch (axis 0) of the (B, V) log-probabilities: take the "
                 "most likely token of each example, np.argmax(log_probs, axis=1).",
@@ -468,6 +797,92 @@ def check_greedy_decode(greedy_decode, hidden=False):
 _TOP = "top = np.argsort(-candidates, axis=1, kind=\"stable\")[:, :k]"
 _REORDER = "state = _take(state, (rows * k + parent).reshape(-1))"
 _BETTER = "better = normalised[rows[:, 0], j] > best_score"
+_HISTORY = "history = np.concatenate([history[:, rows, parent], token[None]])"
+_CANDIDATES = "candidates = (scores[:, :, None] + log_probs.reshape(B, k, V)).reshape(B, k * V)"
+_LEAVE = "scores = np.where(ended, -np.inf, scores)"
+_FINISHED_LENGTH = "_normalised(scores, t + 1)"
+_UNFINISHED_LENGTH = "_normalised(scores, max_len)"
+
+
+def _mean_log_prob(step, state, b, bos, tokens):
+    """``log p(tokens) / len(tokens)`` for example ``b``, under the checker's step function."""
+    prev, row, total = np.array([bos]), state[b:b + 1], 0.0
+    for token in tokens:
+        log_probs, row = step(prev, row)
+        total += float(log_probs[0, int(token)])
+        prev = np.array([int(token)])
+    return total / len(tokens)
+
+
+# The reference, recording what its beam holds after every pruning: (history (t+1, B, k),
+# scores (B, k)) with -inf for empty slots. Finished candidates are still in it (with eos last).
+_beam_traced = mutate(_beam, ("def beam_search(step, state, bos, eos, max_len, k):",
+                              "def beam_search(step, state, bos, eos, max_len, k, _trace=None):"),
+                      ("        prev = token\n",
+                       "        prev = token\n        _trace.append((history.copy(), scores.copy()))\n"))
+
+
+def _kept(trace, t, b):
+    """The token sequences the beam of example ``b`` keeps at step ``t`` (finished ones too)."""
+    history, scores = trace[t]
+    return [tuple(int(v) for v in history[:, b, j]) for j in range(scores.shape[1]) if np.isfinite(scores[b, j])]
+
+
+def _diagnose_beam(got, expected, case):
+    """The first wrong example, followed through the beam of width k: at which step does the
+    student's answer drop out of the k best (the beam cannot return it), or does the beam reach
+    it and finish a better one? Or are the ids right and a score is not their mean
+    log-probability?"""
+    step, state, bos, eos, max_len, k = case.args
+    ids, scores = got.get("ids"), got.get("scores")
+    right_ids, right_scores = expected["ids"], expected["scores"]
+    found = _decoding_diagnosis(ids, right_ids, eos, "beam_search")
+    if found is not None:
+        return found
+    first = _first_wrong_column(ids, right_ids, eos, "beam_search")
+    V = step(np.full(1, bos), state[:1])[0].shape[1]
+    if first is None:
+        if not (isinstance(ids, np.ndarray) and np.array_equal(ids, right_ids)
+                and isinstance(scores, np.ndarray) and scores.shape == right_scores.shape
+                and scores.dtype.kind == "f"):
+            return None
+        bad = np.flatnonzero(~np.isclose(scores, right_scores, rtol=1e-6, atol=1e-9))
+        if not bad.size:
+            return None
+        b = int(bad[0])
+        tokens = _tokens(ids[:, b], eos)
+        n = len(tokens)
+        what = "eos included" if tokens[-1] == eos else "no eos: it was still in the beam after max_len steps"
+        return "beam_search/score-not-mean", (
+            f"Your ids are right, but the score of example {b} is {float(scores[b]):.6g}: the score is "
+            f"the mean log-probability of the returned tokens {_show(tokens)}, their total "
+            f"{right_scores[b] * n:.6g} divided by their number, {n} ({what}), which is "
+            f"{right_scores[b]:.6g}.")
+    b, _, head = first
+    mine, right = _tokens(ids[:, b], eos), _tokens(right_ids[:, b], eos)
+    if not all(0 <= int(v) < V for v in mine):
+        return None
+    mean = _mean_log_prob(step, state, b, bos, mine)
+    trace = []
+    _beam_traced(step, state, bos, eos, max_len, k, trace)
+    for t in range(len(mine)):
+        kept = _kept(trace, t, b)
+        if tuple(int(v) for v in mine[: t + 1]) not in kept:
+            better = (f" Yours has a higher mean log-probability ({mean:.6g}) than the right one "
+                      f"({right_scores[b]:.6g}), but" if mean > right_scores[b] + 1e-9 else " But")
+            return "beam_search/leaves-the-beam", (
+                f"{head}{better} a beam of width k = {k} cannot return yours: after step {t} its "
+                f"first {t + 1} token{'s' if t else ''} {_show(mine[: t + 1])} are not among the k "
+                f"best candidates, which are {', '.join(_show(h) for h in kept)}. Keep exactly the k "
+                "best of the k * V candidates at every step (finished ones count among them), and "
+                "let each kept candidate continue its parent's tokens and state.")
+    when = (f"finishes at step {len(right) - 1}" if right[-1] == eos
+            else "is still in the beam after max_len steps, which makes it finished too")
+    return "beam_search/not-the-best-finished", (
+        f"{head} The beam reaches yours (mean log-probability {mean:.6g}), but the right one "
+        f"{when}, with a better mean log-probability, {right_scores[b]:.6g}: the answer is the "
+        "finished hypothesis with the highest score / length (eos counted in the length), "
+        "the hypotheses left in the beam after max_len steps included.")
 
 
 def _raw_score_returned(step, state, bos, eos, max_len, k):
@@ -489,6 +904,8 @@ BEAM = Exercise(
     cases=_beam_cases,
     returns=("ids", "scores"),
     time_axis={"ids": 0},
+    kinds={"ids": "int"},
+    diagnose=_diagnose_beam,
     section="ch09-beam",
     mistakes=[
         _mistake("beam_search/no-length-normalisation",
@@ -497,6 +914,19 @@ BEAM = Exercise(
                 "length, length counting the generated tokens with eos, and return that.",
                 mutate(_beam, ("return scores / length", "return scores"), inner=_normalised),
                 "ch09-length-normalisation"),
+        _mistake("beam_search/finished-take-no-slot",
+                "A finished hypothesis takes no place in your beam: you keep the k best unfinished "
+                "candidates. In this exercise (as in the book) the k best candidates are kept, "
+                "finished or not; a finished one is recorded and leaves the beam, which then holds "
+                "fewer than k hypotheses.",
+                mutate(_beam, (_HISTORY, "old_history, history = history, np.concatenate([history[:, rows, parent], token[None]])"),
+                       (_REORDER, "old_state, state = state, _take(state, (rows * k + parent).reshape(-1))"),
+                       (_LEAVE, "live = np.where(np.arange(k * V) % V != eos, candidates, -np.inf); "
+                                "top = np.argsort(-live, axis=1, kind='stable')[:, :k]; "
+                                "scores = np.take_along_axis(live, top, axis=1); parent, token = np.divmod(top, V); "
+                                "history = np.concatenate([old_history[:, rows, parent], token[None]]); "
+                                "state = _take(old_state, (rows * k + parent).reshape(-1)); prev = token")),
+                "ch09-beam"),
         _mistake("beam_search/not-pruned",
                 "Your search keeps every candidate instead of the k best at each step: it finds "
                 "what an exhaustive search finds. Keep only the k highest-scoring candidates of "
@@ -517,9 +947,38 @@ BEAM = Exercise(
                 "max_len steps are returned. Record every finished hypothesis and keep the best.",
                 mutate(_beam, (_BETTER, "better = np.zeros(B, dtype=bool)")), "ch09-beam"),
         _mistake("beam_search/stops-at-first-finished",
-                "The search stops as soon as some hypothesis ends: a longer one may still score "
-                "better per token. Go on until every beam is empty or max_len steps are done.",
-                mutate(_beam, ("if not np.isfinite(scores).any():", "if ended.any():")), "ch09-beam"),
+                "Your search stops as soon as a hypothesis ends (the example's search, or the whole "
+                "batch's): a longer one may still score better per token. Go on until every beam "
+                "is empty or max_len steps are done.",
+                mutate(_beam, (_LEAVE, "scores = np.where(ended.any(axis=1, keepdims=True), -np.inf, scores)")),
+                "ch09-beam"),
+        _mistake("beam_search/slots-extended-greedily",
+                "After the first step each hypothesis is extended only by its own most likely "
+                "token: that is k greedy searches side by side. Extend every hypothesis by every "
+                "token and keep the k best of all k * V candidates.",
+                mutate(_beam, (_CANDIDATES, "lp = log_probs.reshape(B, k, V); "
+                                            "lp = np.where((lp == lp.max(axis=2, keepdims=True)) | (t == 0), lp, -np.inf); "
+                                            "candidates = (scores[:, :, None] + lp).reshape(B, k * V)")),
+                "ch09-beam"),
+        _mistake("beam_search/unfinished-ignored",
+                "The hypotheses still in the beam after max_len steps are never considered: when "
+                "the search stops at max_len they count as finished too (without eos, length "
+                "max_len), and one of them may be the best.",
+                mutate(_beam, ("wins = last[rows[:, 0], slot] > best_score", "wins = np.zeros(B, dtype=bool)")),
+                "ch09-length-normalisation"),
+        _mistake("beam_search/length-counts-bos",
+                "Your length counts the start marker: the length of a hypothesis is the number of "
+                "tokens it generated, eos included, bos not (a hypothesis finished at step t has "
+                "length t + 1).",
+                mutate(_beam, (_FINISHED_LENGTH, "_normalised(scores, t + 2)"),
+                       (_UNFINISHED_LENGTH, "_normalised(scores, max_len + 1)")),
+                "ch09-length-normalisation"),
+        _mistake("beam_search/length-penalty-power",
+                "You divide by a power of the length (length ** alpha, as d2l.ai and Wu et al. "
+                "do with alpha < 1): this exercise divides by the length itself, score / length, "
+                "the mean log-probability per token.",
+                mutate(_beam, ("return scores / length", "return scores / length ** 0.75"), inner=_normalised),
+                "ch09-length-normalisation"),
         _mistake("beam_search/last-finished-not-best",
                 "Each finished hypothesis replaces the previous one, even when it scores worse: "
                 "keep a finished hypothesis only if its normalised score beats the best so far.",
@@ -555,7 +1014,7 @@ BEAM = Exercise(
         _mistake("beam_search/length-without-eos",
                 "A finished hypothesis's length does not count its eos: the length is the number "
                 "of tokens generated, eos included (a hypothesis ending at step t has length t + 1).",
-                mutate(_beam, ("_normalised(scores, t + 1)", "_normalised(scores, max(t, 1))")),
+                mutate(_beam, (_FINISHED_LENGTH, "_normalised(scores, t)")),
                 "ch09-length-normalisation"),
     ],
 )
@@ -626,4 +1085,42 @@ _QUESTIONS_EXERCISE, check_ch09_questions = question_set("ch09_questions", [
         wrong=(Wrong(3, "beam-rows-k", "Each of the B examples has its own beam of k slots: B * k rows."),
                Wrong(5, "beam-rows-b", "Each example keeps k hypotheses, each one row: B * k rows.")),
         section="ch09-beam"),
+    Question(
+        "dscores_0", -0.375,
+        "With weights (0.25, 0.75) and dweights (1, 3), what is dscores[0]",
+        "Back through the softmax: dscores[s] = w[s] * (dw[s] - sum over r of w[r] * dw[r]); "
+        "the weighted sum is 0.25 * 1 + 0.75 * 3.",
+        wrong=(Wrong(1, "dscores-no-jacobian",
+                     "That is dweights[0] itself: the gradient must go through the softmax, "
+                     "dscores[s] = w[s] * (dw[s] - sum over r of w[r] * dw[r])."),
+               Wrong(0.25, "dscores-exp-derivative",
+                     "w[0] * dw[0] differentiates the weight as if it were exp(score) alone; the sum "
+                     "in the softmax's denominator depends on every score: subtract the weighted sum "
+                     "of dweights, w[0] * (dw[0] - sum over r of w[r] * dw[r])."),
+               Wrong(0.1875, "dscores-diagonal-only",
+                     "w[0] * (1 - w[0]) * dw[0] keeps only the diagonal of the softmax's Jacobian: "
+                     "raising score 0 also lowers weight 1, whose gradient dw[1] = 3 enters too."),
+               Wrong(0.375, "dscores-sign",
+                     "The sign is flipped: dscores[s] = w[s] * (dw[s] - sum over r of w[r] * dw[r]), "
+                     "the weighted sum subtracted from dw[s]."),
+               Wrong(-1.5, "dscores-missing-weight",
+                     "dw[0] - sum over r of w[r] * dw[r] still needs the factor w[0] in front."),
+               Wrong(-0.75, "dscores-unweighted-sum",
+                     "The sum in the softmax's Jacobian is weighted by the weights: 0.25 * 1 + "
+                     "0.75 * 3, not 1 + 3.")),
+        section="ch09-attention-backward"),
+    Question(
+        "beam_len2", (2, 2),
+        "On the table, what does a beam of width 2 return with max_len = 2",
+        "Follow the two steps of the book's worked example, and remember what happens to the "
+        "hypotheses still in the beam when max_len steps are done.",
+        wrong=(Wrong((2, 0), "beam-len2-unfinished-ignored",
+                     "'b .' is the best *finished* hypothesis (per character ln(0.245) / 2 = -0.703), "
+                     "but after max_len = 2 steps the hypothesis 'b b' still in the beam counts as "
+                     "finished too, with ln(0.28) / 2 = -0.636, which is better."),
+               Wrong((0,), "beam-len2-not-normalised",
+                     "'.' has the highest probability of the hypotheses that end with '.', but the "
+                     "search compares them per character, and after max_len = 2 steps the "
+                     "hypothesis 'b b' still in the beam counts as finished too.")),
+        section="ch09-length-normalisation"),
 ], section="ch09")

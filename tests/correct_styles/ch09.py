@@ -1,4 +1,6 @@
 """Correct attention, decoders and answers for chapter 9, written in several styles."""
+import heapq
+
 import numpy as np
 
 
@@ -52,6 +54,31 @@ def attention_matmul(query, keys, mask):
     w /= w.sum(axis=1, keepdims=True)
     context = (w[:, None, :] @ kb)[:, 0, :]
     return context, w.T.copy(), (query, keys, w.T.copy())
+
+
+def attention_from_lengths(query, keys, mask):
+    # Padding comes at the end, so each source is its first `length` positions.
+    S, B, H = keys.shape
+    lengths = np.full(B, S) if mask is None else mask.sum(axis=0)
+    weights = np.zeros((S, B))
+    context = np.zeros((B, H))
+    for b in range(B):
+        K = keys[: lengths[b], b]
+        e = K @ query[b]
+        w = np.exp(e - e.max())
+        weights[: lengths[b], b] = w / w.sum()
+        context[b] = weights[: lengths[b], b] @ K
+    return context, weights, (query, keys, weights)
+
+
+def attention_softmax_then_renormalise(query, keys, mask):
+    # Softmax over every position, then padding zeroed and the rest renormalised: the same.
+    scores = np.einsum("sbh,bh->sb", keys, query)
+    w = np.exp(scores - scores.max(axis=0))
+    if mask is not None:
+        w = w * mask
+    w = w / w.sum(axis=0)
+    return np.einsum("sb,sbh->bh", w, keys), w, (query, keys, w)
 
 
 # --- attention_backward -------------------------------------------------------------------------
@@ -260,29 +287,104 @@ def beam_log_space_loop(step, state, bos, eos, max_len, k):
     return ids, out
 
 
+def beam_heap(step, state, bos, eos, max_len, k):
+    # One example at a time; heapq.nlargest picks the k best candidates (ties: the earlier one,
+    # by hypothesis then token, as np.argsort(kind="stable") does).
+    B = state.shape[0]
+    ids = np.full((max_len, B), eos)
+    out = np.full(B, -np.inf)
+    for b in range(B):
+        beam = [(0.0, (), state[b])]
+        best, best_score = (), -np.inf
+        for t in range(max_len):
+            log_probs, new = step(np.array([tk[-1] if tk else bos for _, tk, _ in beam]),
+                                  np.stack([h for _, _, h in beam]))
+            V = log_probs.shape[1]
+            candidates = ((score + log_probs[i, v], -(i * V + v), tokens + (v,), i)
+                          for i, (score, tokens, _) in enumerate(beam) for v in range(V))
+            beam = []
+            for score, _, tokens, i in heapq.nlargest(k, candidates, key=lambda c: c[:2]):
+                if tokens[-1] == eos:
+                    if score / len(tokens) > best_score:
+                        best, best_score = tokens, score / len(tokens)
+                else:
+                    beam.append((score, tokens, new[i]))
+            if not beam:
+                break
+        else:
+            for score, tokens, _ in beam:
+                if score / max_len > best_score:
+                    best, best_score = tokens, score / max_len
+        ids[: len(best), b] = best
+        out[b] = best_score
+    return ids, out
+
+
+def beam_argpartition(step, state, bos, eos, max_len, k):
+    # Vectorised with np.argpartition (no exact ties in the checks), finished hypotheses
+    # collected per example and the best chosen at the end.
+    B = state.shape[0]
+    score = np.full((B, k), -np.inf)
+    score[:, 0] = 0
+    h = np.repeat(state, k, axis=0)
+    prev = np.full(B * k, bos)
+    hist = np.zeros((B, k, 0), dtype=int)
+    finished = [[] for _ in range(B)]
+    for t in range(max_len):
+        log_probs, h = step(prev, h)
+        V = log_probs.shape[1]
+        cand = (score[:, :, None] + log_probs.reshape(B, k, V)).reshape(B, -1)
+        top = np.argpartition(-cand, k - 1, axis=1)[:, :k] if k < cand.shape[1] else \
+            np.tile(np.arange(cand.shape[1]), (B, 1))
+        score = np.take_along_axis(cand, top, 1)
+        parent, token = top // V, top % V
+        hist = np.concatenate([np.take_along_axis(hist, parent[:, :, None], 1), token[:, :, None]], 2)
+        h = h[(np.arange(B)[:, None] * k + parent).ravel()]
+        prev = token.ravel()
+        ended = (token == eos) & np.isfinite(score)
+        for b, j in zip(*np.nonzero(ended)):
+            finished[b].append((score[b, j] / (t + 1), hist[b, j].copy()))
+        score[ended] = -np.inf
+        if not np.isfinite(score).any():
+            break
+    else:
+        for b, j in zip(*np.nonzero(np.isfinite(score))):
+            finished[b].append((score[b, j] / max_len, hist[b, j].copy()))
+    ids = np.full((max_len, B), eos)
+    out = np.full(B, -np.inf)
+    for b in range(B):
+        out[b], seq = max(finished[b], key=lambda f: f[0])
+        ids[: len(seq), b] = seq
+    return ids, out
+
+
 # --- the questions --------------------------------------------------------------------------------
 
 def answers_plain():
     return {"train_input": "a", "test_input": "b", "exposure_bias": "b", "weights_shape": (7, 4),
-            "beam_rows": 15}
+            "beam_rows": 15, "dscores_0": -0.375, "beam_len2": (2, 2)}
 
 
 def answers_other_types():
     return {"train_input": "A", "test_input": " b ", "exposure_bias": "B",
-            "weights_shape": [7, 4], "beam_rows": 15.0}
+            "weights_shape": [7, 4], "beam_rows": 15.0, "dscores_0": np.float64(-3 / 8),
+            "beam_len2": [2, 2]}
 
 
 def answers_computed():
+    w, dw = np.array([0.25, 0.75]), np.array([1.0, 3.0])
     return {"train_input": "a", "test_input": "b", "exposure_bias": "b",
-            "weights_shape": np.zeros((7, 4, 16)).shape[:2], "beam_rows": np.int64(5 * 3)}
+            "weights_shape": np.zeros((7, 4, 16)).shape[:2], "beam_rows": np.int64(5 * 3),
+            "dscores_0": (w * (dw - w @ dw))[0], "beam_len2": np.array([2, 2])}
 
 
 STYLES = {
     "attention_forward": [attention_einsum, attention_per_example, attention_multiply_by_mask,
-                          attention_matmul],
+                          attention_matmul, attention_from_lengths, attention_softmax_then_renormalise],
     "attention_backward": [attention_backward_einsum, attention_backward_jacobian_matrix,
                            attention_backward_loops],
     "greedy_decode": [greedy_vectorised, greedy_one_example_at_a_time, greedy_then_cut],
-    "beam_search": [beam_lists_per_example, beam_flat_arrays, beam_log_space_loop],
+    "beam_search": [beam_lists_per_example, beam_flat_arrays, beam_log_space_loop, beam_heap,
+                    beam_argpartition],
     "ch09_questions": [answers_plain, answers_other_types, answers_computed],
 }
