@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import textwrap
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -401,10 +402,13 @@ def generic_diagnosis(name, got, want, case, time_axis=None, rtol=RTOL, atol=ATO
         k = float(_sum(g * w)) / denom
         if abs(k - 1) > 1e-3 and abs(k) > 1e-12 and close(g, k * w, 1e-5, 1e-8):
             named = {round(kk, 9): what for kk, what in _factors(case)}
-            why = named.get(round(k, 9)) or (f"1/{named[round(1 / k, 9)]}" if round(1 / k, 9) in named else "")
-            why = f" ({why})" if why else ""
+            if round(1 / k, 9) in named and round(k, 9) not in named:
+                return "generic/factor", (f"{name} is the right answer divided by {1 / k:.4g} "
+                                          f"({named[round(1 / k, 9)]}): a sum where a mean is not "
+                                          "wanted, or a division too many.")
+            why = f" ({named[round(k, 9)]})" if round(k, 9) in named else ""
             return "generic/factor", f"{name} is {k:.4g} times the right answer{why}: a constant factor is off."
-    if time_axis is not None and g.shape[time_axis] > 1:
+    if time_axis is not None and g.shape[time_axis] > 1 and got.dtype.kind not in "iub":
         found = _time_diagnosis(name, g, w, time_axis, rtol, atol)
         if found:
             return found
@@ -433,7 +437,8 @@ def _shape_diagnosis(name, got, want, time_axis, rtol, atol):
                         f"{shapes} It holds the right numbers with the time and batch axes swapped: "
                         "sequences are time-major here, (T, B, ...), so index time first (x[t]).")
                 return "generic/axes", f"{shapes} It holds the right numbers with its axes in another order."
-    if numeric and time_axis is not None and got.ndim == want.ndim and got.ndim >= 1:
+    if numeric and got.dtype.kind == "f" and time_axis is not None and got.ndim == want.ndim \
+            and got.ndim >= 1:
         extra = got.shape[time_axis] - want.shape[time_axis]
         same_other = all(got.shape[i] == want.shape[i] for i in range(got.ndim) if i != time_axis)
         if same_other and extra == 1:
@@ -464,15 +469,21 @@ def _shape_diagnosis(name, got, want, time_axis, rtol, atol):
 
 
 def _factors(case):
-    """Constant factors a wrong normalisation would introduce, named after the case's sizes."""
+    """Constant factors a wrong normalisation would introduce, named after the case's sizes.
+
+    Sizes that happen to be equal (S = B = 4) are named together, so the message does not pick
+    one of them arbitrarily.
+    """
     dims = dict(case.dims) if case is not None else {}
-    out = []
-    for key, value in dims.items():
-        if isinstance(value, (int, np.integer)) and value > 1:
-            out.append((float(value), f"a factor {key} = {value}"))
-    if "T" in dims and "B" in dims and dims["T"] * dims["B"] > 1:
-        out.append((float(dims["T"] * dims["B"]), f"a factor T*B = {dims['T'] * dims['B']}"))
-    out.append((2.0, "a factor 2"))
+    sizes = {k: int(v) for k, v in dims.items() if isinstance(v, (int, np.integer)) and v > 1}
+    if "T" in sizes and "B" in sizes:
+        sizes["T*B"] = sizes["T"] * sizes["B"]
+    by_value = {}
+    for key, value in sizes.items():
+        by_value.setdefault(value, []).append(key)
+    out = [(float(v), "a factor " + " = ".join(keys) + f" = {v}") for v, keys in by_value.items()]
+    if 2 not in by_value:
+        out.append((2.0, "a factor 2"))
     return out
 
 
@@ -879,7 +890,8 @@ def _crash_text(message):
     """``"ValueError: cannot reshape ..."`` from :func:`call_student`'s crash message."""
     if " raised " not in message or " (called with arguments of shapes" not in message:
         return ""
-    return message.split(" raised ", 1)[1].rsplit(" (called with arguments of shapes", 1)[0]
+    text = message.split(" raised ", 1)[1].rsplit(" (called with arguments of shapes", 1)[0]
+    return re.sub(r" at the line `.*?`:", ":", text, count=1)  # where it failed is not the error
 
 
 def _variant_values(exercise, prepare, mistake, case):
@@ -890,9 +902,21 @@ def _variant_values(exercise, prepare, mistake, case):
         return None
 
 
+#: How many further cases must agree before a mistake is named (where it shows at all).
+CONFIRMATIONS = 2
+
+
 def _confirmed(exercise, student, prepare, mistake, cases, i, names, name, allow):
-    """Does the student's function match the mistake on another case where it shows too?"""
+    """Does the student's function match the mistake on other cases where it shows too?
+
+    Up to :data:`CONFIRMATIONS` further cases where the mistake's result differs from the right
+    one must agree; two catalogued mistakes that happen to agree on one case are told apart by
+    the next.
+    """
+    confirmed = 0
     for case in cases[i + 1:] + cases[:i]:
+        if confirmed == CONFIRMATIONS:
+            break
         variant = _variant_values(exercise, prepare, mistake, case)
         if variant is None:
             continue
@@ -905,8 +929,10 @@ def _confirmed(exercise, student, prepare, mistake, cases, i, names, name, allow
                                                 **_copy(case.kwargs)), "your function")
         except (CheckFailed, NotImplementedError):
             return False
-        return _matches(exercise, got, variant)
-    return True  # no other case shows the mistake: the first match stands
+        if not _matches(exercise, got, variant):
+            return False
+        confirmed += 1
+    return True  # every further case that shows the mistake agrees (or none shows it)
 
 
 def _check_cache(exercise, got, expected, case, name):
@@ -919,6 +945,13 @@ def _check_cache(exercise, got, expected, case, name):
         raise CheckFailed(
             f"{name}'s cache should be the tuple ({', '.join(fields)}), but it is "
             f"{fmt_shape(cache)} ({case.label}).", mistake_id="generic/cache")
+    order = _cache_order(cache, fields, want)
+    if order is not None:
+        raise CheckFailed(
+            f"{name} returns the right output, but its cache holds the right values in another "
+            f"order ({case.label}): yours is ({', '.join(order)}), the exercise's is "
+            f"({', '.join(fields)}). The backward pass unpacks it in that order.",
+            mistake_id="generic/cache-order")
     for field, mine, right in zip(fields, cache, want):
         if not close(_as_number_or_array(mine), _as_number_or_array(right), exercise.rtol, exercise.atol):
             hint = _holds_instead(field, mine, fields, want)
@@ -1025,6 +1058,21 @@ def _require_cache(cache, ref_cache, fields, forward_name, name):
                 f"Fix {forward_name} first: {name} reads its cache, and the cache's {field} holds "
                 f"wrong values{why} The cache must be ({', '.join(fields)}).",
                 mistake_id="generic/dependency")
+
+
+def _cache_order(cache, fields, want):
+    """The field names in the order the student's cache holds them, when it is the right
+    values reordered (and not in the right order); else None."""
+    order = []
+    for mine in cache:
+        match = [f for f, right in zip(fields, want)
+                 if close(_as_number_or_array(mine), _as_number_or_array(right))]
+        if not match:
+            return None
+        order.append(next((f for f in match if f not in order), match[0]))
+    if tuple(order) == tuple(fields) or sorted(order) != sorted(fields):
+        return None
+    return order
 
 
 def _holds_instead(field, mine, fields, want):
