@@ -806,6 +806,9 @@ QUESTIONS, _check_questions = question_set("ch07_questions", [
                   "The cell path has no weight matrix and no tanh', but every step still "
                   "multiplies by its forget gate: 50 factors of 0.9. A forget gate of 0.9 is "
                   "not 'near 1' over 50 steps."),
+            Wrong(0.9 ** 49, "cell-path-factor-49-steps",
+                  "That is 49 factors: from c_50 back to c_0 there are 50 steps, each with its own "
+                  "forget gate (c_50 = f_50 * c_49 + ..., down to c_1 = f_1 * c_0), so 0.9 ** 50."),
             Wrong(0.9 * 50, "cell-path-factor-sum",
                   "The chain rule multiplies the factors of successive steps; it does not add "
                   "them."),

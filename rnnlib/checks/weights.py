@@ -843,6 +843,10 @@ _CH03_EXERCISE, check_ch03_questions = question_set("ch03_questions", [
                   "That leaves out the biases b_h and b_y: they are parameters too, H + O = 165 more."),
             Wrong(13165, "no-recurrent-matrix",
                   "That leaves out W_hh, the recurrent matrix, H * H = 10000 parameters."),
+            Wrong(23100, "no-output-bias",
+                  "That leaves out the output bias b_y, O = 65 parameters: it is a parameter too."),
+            Wrong(23065, "no-hidden-bias",
+                  "That leaves out the hidden bias b_h, H = 100 parameters: it is a parameter too."),
         ),
         section="ch03-count"),
     Question(
