@@ -236,7 +236,8 @@ def test_a_cache_holding_pre_activations_is_told_what_gates_must_hold():
         (h, c), cache = good(x_t, h_prev, c_prev, Wx, Wh, b)
         a = x_t @ Wx.T + h_prev @ Wh.T + b
         return (h, c), cache[:3] + (a,) + cache[4:]
-    _fails(check_lstm_step_forward, pre_activations, words=["in gates", "not the pre-activations"])
+    _fails(check_lstm_step_forward, pre_activations, words=["pre-activations", "where gates belongs",
+                                                            "activated gates"])
 
 
 def test_answers_of_the_wrong_kind_are_told_so():
@@ -247,3 +248,65 @@ def test_answers_of_the_wrong_kind_are_told_so():
     _fails(check_ch07_questions, {**right, "cell_path_factor": "0.9 ** 50"}, words=["without quotes"])
     _fails(check_ch07_questions, {**right, "last_value_3_ahead": [0.4] * 3}, words=["one number"])
     _fails(check_ch07_questions, {**right, "forget_everything": "forget"}, words=["one letter"])
+
+
+# --- Mistakes an outside tester wrote blind, in a student's own words: each is named ----------
+
+def _named(check, *fns, mistake_id):
+    with pytest.raises(CheckFailed) as err:
+        check(*fns)
+    assert err.value.mistake_id == mistake_id, str(err.value)
+    return str(err.value)
+
+
+def _backward(total=None, partners_swapped=False):
+    def backward(dout, cache):
+        dh, dc_t = dout
+        x_t, h_prev, c_prev, gates, tanh_c, Wx, Wh = cache
+        H = h_prev.shape[1]
+        i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+        dc = total(dh, dc_t, o, tanh_c) if total else dc_t + dh * o * (1 - tanh_c ** 2)
+        di, df = (dc * c_prev, dc * g) if partners_swapped else (dc * g, dc * c_prev)
+        da = np.hstack([di * i * (1 - i), df * f * (1 - f), dc * i * (1 - g * g), dh * tanh_c * o * (1 - o)])
+        return da @ Wx, da @ Wh, dc * f, da.T @ x_t, da.T @ h_prev, da.sum(0)
+
+    return backward
+
+
+@pytest.mark.parametrize("backward, mistake_id", [
+    (_backward(total=lambda dh, dc_t, o, tanh_c: dc_t), "lstm_step_backward/dc-misses-h-path"),
+    (_backward(total=lambda dh, dc_t, o, tanh_c: dc_t + dh * (1 - tanh_c ** 2)), "lstm_step_backward/dc-misses-o"),
+    (_backward(partners_swapped=True), "lstm_step_backward/product-partners-swapped"),
+])
+def test_blind_lstm_backward_mistakes_are_named(backward, mistake_id):
+    _named(check_lstm_step_backward, make_lstm(), backward, mistake_id=mistake_id)
+
+
+def test_input_and_forget_swapped_in_the_cell_update_is_named_by_the_update():
+    def step(x_t, h_prev, c_prev, Wx, Wh, b):
+        H = h_prev.shape[1]
+        a = x_t @ Wx.T + h_prev @ Wh.T + b
+        i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+        g, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+        c = i * c_prev + f * g
+        return (o * np.tanh(c), c), (x_t, h_prev, c_prev, np.hstack([i, f, g, o]), np.tanh(c), Wx, Wh)
+    msg = _named(check_lstm_step_forward, step, mistake_id="lstm_step_forward/input-forget-swapped")
+    assert msg.index("c_t = i * c_prev + f * g") < msg.index("rows")
+
+
+def test_windows_reshaped_instead_of_transposed_are_named():
+    def windows(series, window, horizon=1):
+        M = len(series) - window - horizon + 1
+        X = np.array([series[i:i + window] for i in range(M)])
+        y = np.array([series[i + window:i + window + horizon] for i in range(M)])
+        return X.reshape(window, M, 1), y
+    _named(check_forecast_windows, windows, mistake_id="forecast_windows/reshaped-not-transposed")
+
+
+@pytest.mark.parametrize("forecast, mistake_id", [
+    (lambda x, horizon=1: np.tile(x[:, -1, 0][:, None], (1, horizon)), "last_value_forecast/batch-major"),
+    (lambda x, horizon=1: np.full((x.shape[1], horizon), x[-1, 0, 0]),
+     "last_value_forecast/first-example-everywhere"),
+])
+def test_blind_last_value_mistakes_are_named(forecast, mistake_id):
+    _named(check_last_value_forecast, forecast, mistake_id=mistake_id)

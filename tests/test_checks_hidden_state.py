@@ -164,3 +164,25 @@ def test_chapter_2_questions_name_the_misconception():
     assert err.value.mistake_id == "ch02_questions/counts-h0" and "h0 is not part of hs" in str(err.value)
     with pytest.raises(NotImplementedError):
         check_ch02_questions({k: ... for k in right})
+
+
+def test_a_first_input_replaced_instead_of_changed_is_named():
+    def probe(x, h0, Wxh, Whh, bh, dx0):
+        x2 = x.copy()
+        x2[0] = dx0
+        return np.linalg.norm(_states(x2, h0, Wxh, Whh, bh)[-1] - _states(x, h0, Wxh, Whh, bh)[-1], axis=1)
+
+    with pytest.raises(CheckFailed) as err:
+        check_memory_probe(probe)
+    assert err.value.mistake_id == "memory_probe/replaces-first-input", str(err.value)
+
+
+def test_the_books_x1_read_as_x_of_1_is_named():
+    def probe(x, h0, Wxh, Whh, bh, dx0):
+        x2 = x.copy()
+        x2[1] += dx0
+        return np.linalg.norm(_states(x2, h0, Wxh, Whh, bh)[-1] - _states(x, h0, Wxh, Whh, bh)[-1], axis=1)
+
+    with pytest.raises(CheckFailed) as err:
+        check_memory_probe(probe)
+    assert err.value.mistake_id == "memory_probe/second-input", str(err.value)

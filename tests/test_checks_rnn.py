@@ -87,11 +87,11 @@ def test_step_returning_only_h_says_to_return_a_pair():
     _fails(check_rnn_step_forward, f, words=["pair", "cache"])
 
 
-def test_step_with_wrong_shape_says_expected_and_got():
+def test_step_in_the_column_form_says_which_shape_is_expected():
     def f(x_t, h_prev, Wxh, Whh, bh):
         h = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)
         return h.T, None
-    _fails(check_rnn_step_forward, f, words=["shape", "expected"])
+    _fails(check_rnn_step_forward, f, words=["shape (H, B)", "column form", "h_t is (B, H)"])
 
 
 def test_step_calling_the_reference_is_refused():
@@ -123,7 +123,8 @@ def good_forward(x, h0, Wxh, Whh, bh):
     for t in range(x.shape[0]):
         h, _ = good_step(x[t], h, Wxh, Whh, bh)
         hs.append(h)
-    return np.stack(hs), None
+    hs = np.stack(hs)
+    return hs, (x, h0, hs, Wxh, Whh)
 
 
 def test_correct_forward_passes_visible_and_hidden():
@@ -290,3 +291,73 @@ def test_forward_returning_batch_major_states_is_told_time_comes_first():
         hs, _ = good_forward(x, h0, Wxh, Whh, bh)
         return hs.transpose(1, 0, 2).copy(), None
     _fails(check_rnn_forward, f, words=["time and batch axes swapped"])
+
+
+# --- Mistakes an outside tester wrote blind, in a student's own words: each is named ----------
+
+def _named(check, *fns, mistake_id):
+    with pytest.raises(CheckFailed) as err:
+        check(*fns)
+    assert err.value.mistake_id == mistake_id, str(err.value)
+    return str(err.value)
+
+
+def test_a_bias_outside_the_tanh_is_named():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        h = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T) + bh
+        return h, (x_t, h_prev, h, Wxh, Whh)
+    assert "inside" in _named(check_rnn_step_forward, f, mistake_id="rnn_step_forward/bias-outside-tanh")
+
+
+def test_a_step_cache_in_another_order_says_which_order():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        h = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)
+        return h, (x_t, h_prev, Wxh, Whh, h)
+    msg = _named(check_rnn_step_forward, f, mistake_id="rnn_step_forward/cache-order")
+    assert "Yours holds (x_t, h_prev, Wxh, Whh, h_t)" in msg
+
+
+def test_a_step_caching_the_pre_activation_is_named():
+    def f(x_t, h_prev, Wxh, Whh, bh):
+        z = x_t @ Wxh.T + h_prev @ Whh.T + bh
+        return np.tanh(z), (x_t, h_prev, z, Wxh, Whh)
+    _named(check_rnn_step_forward, f, mistake_id="rnn_step_forward/cache-pre-activation")
+
+
+def test_a_forward_that_keeps_h0_in_hs_is_named():
+    def f(x, h0, Wxh, Whh, bh):
+        T, B, _ = x.shape
+        hs = np.zeros((T + 1, B, Whh.shape[0]))
+        hs[0] = h0
+        for t in range(T):
+            hs[t + 1], _ = good_step(x[t], hs[t], Wxh, Whh, bh)
+        return hs, (x, h0, hs, Wxh, Whh)
+    _named(check_rnn_forward, f, mistake_id="rnn_forward/includes-h0")
+
+
+def test_a_forward_loop_one_step_short_is_named():
+    def f(x, h0, Wxh, Whh, bh):
+        hs, h = np.zeros((x.shape[0], x.shape[1], Whh.shape[0])), h0
+        for t in range(x.shape[0] - 1):
+            h, _ = good_step(x[t], h, Wxh, Whh, bh)
+            hs[t] = h
+        return hs, (x, h0, hs, Wxh, Whh)
+    _named(check_rnn_forward, f, mistake_id="rnn_forward/last-state-missing")
+
+
+def test_a_batch_major_forward_loop_is_named_although_it_crashes():
+    def f(x, h0, Wxh, Whh, bh):
+        h, hs = h0, []
+        for t in range(x.shape[1]):
+            h, _ = good_step(x[:, t], h, Wxh, Whh, bh)
+            hs.append(h)
+        hs = np.stack(hs, axis=1)
+        return hs, (x, h0, hs, Wxh, Whh)
+    assert "x[t]" in _named(check_rnn_forward, f, mistake_id="rnn_forward/loops-over-batch")
+
+
+def test_a_forward_cache_in_another_order_is_named():
+    def f(x, h0, Wxh, Whh, bh):
+        hs, cache = good_forward(x, h0, Wxh, Whh, bh)
+        return hs, (x, hs, h0, Wxh, Whh)
+    _named(check_rnn_forward, f, mistake_id="rnn_forward/cache-order")

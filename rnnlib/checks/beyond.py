@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlib import data as _data
 from rnnlib import forecast as _forecast
 from rnnlib import lstm as _lstm
 from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_backward_check, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
+from rnnlib.checks.data import PAST_THE_END
+from rnnlib.checks.rnn import naming_crashes, naming_the_cache
 from rnnlib.gradcheck import check_backward as _check_backward
 
 __all__ = [
@@ -43,6 +46,7 @@ _last_value = _forecast.last_value_forecast
 _concatenate = np.concatenate
 _arange = np.arange
 _ndarray = np.ndarray
+_allclose = np.allclose
 
 #: The cache lstm_step_forward must return (the reference's LSTMStepCache, field by field).
 STEP_FIELDS = ("x_t", "h_prev", "c_prev", "gates", "tanh_c", "Wx", "Wh")
@@ -129,6 +133,45 @@ def _states_swapped(*args):
     return (c_t, h_t), cache
 
 
+def _pre_activations(x_t, h_prev, c_prev, Wx, Wh, b):
+    return x_t @ Wx.T + h_prev @ Wh.T + b
+
+
+def _ifog(gates):
+    H = gates.shape[1] // 4
+    return _concatenate([gates[:, :2 * H], gates[:, 3 * H:], gates[:, 2 * H:3 * H]], axis=1)
+
+
+def _cache_changed(change):
+    """The reference step whose cache is ``change(cache, pre_activations)``."""
+
+    def variant(*args):
+        out, cache = _step_forward(*args)
+        return out, change(cache, _pre_activations(*args))
+
+    return variant
+
+
+_SLICES = "i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]"
+
+
+def _column_form(*args):
+    (h_t, c_t), cache = _step_forward(*args)
+    return (h_t.T.copy(), c_t.T.copy()), cache
+
+
+def _cache_c_for_tanh_c(*args):
+    (h_t, c_t), cache = _step_forward(*args)
+    return (h_t, c_t), cache._replace(tanh_c=c_t)
+
+
+def _cache_extra(case):
+    (h_t, c_t), cache = _step_forward(*case.args[:6])
+    return (("cache-c-for-tanh-c", c_t),
+            ("cache-pre-activations", _pre_activations(*case.args[:6])),
+            ("cache-gates-ifog", _ifog(cache.gates)))
+
+
 _ACT_G = "a[:, 2 * H: 3 * H] = np.tanh(a[:, 2 * H: 3 * H])  # g"
 _ACT_IF = "a[:, : 2 * H] = sigmoid(a[:, : 2 * H])  # i, f"
 _ACT_O = "a[:, 3 * H:] = sigmoid(a[:, 3 * H:])  # o"
@@ -153,9 +196,10 @@ STEP_FORWARD = Exercise(
                 "belong to the candidate g, rows [3H:4H] to the output gate o.",
                 _blocks_read_as((0, 1, 3, 2), "gate_order_ifog"), "ch07-lstm-cell"),
         Mistake("lstm_step_forward/input-forget-swapped",
-                "Your input and forget gates are swapped: rows [0:H] of Wx, Wh and b belong to "
-                "the input gate i and rows [H:2H] to the forget gate f, and the cell update is "
-                "c_t = f * c_prev + i * g (f keeps the old cell, i scales the candidate).",
+                "Your input and forget gates are swapped: your cell update works out as "
+                "c_t = i * c_prev + f * g, where it is c_t = f * c_prev + i * g (f keeps the old "
+                "cell, i scales the candidate). Check that line, and that i comes from the rows "
+                "[0:H] of Wx, Wh and b and f from the rows [H:2H].",
                 _blocks_read_as((1, 0, 2, 3), "input_forget_swapped"), "ch07-lstm-cell"),
         Mistake("lstm_step_forward/candidate-sigmoid",
                 "The candidate g uses a sigmoid: g = tanh(a_g), which ranges over (-1, 1) so "
@@ -189,6 +233,10 @@ STEP_FORWARD = Exercise(
         Mistake("lstm_step_forward/no-tanh-on-c",
                 "c_t is right but h_t = o * c_t: squash the cell first, h_t = o * tanh(c_t).",
                 mutate(_step_forward, (_OUT, "h_t = o * c_t")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/tanh-after-output-gate",
+                "c_t is right but h_t = tanh(o * c_t): the output gate scales the squashed cell, "
+                "h_t = o * tanh(c_t).",
+                mutate(_step_forward, (_OUT, "h_t = o * tanh_c\n    h_t = np.tanh(o * c_t)")), "ch07-lstm-cell"),
         Mistake("lstm_step_forward/no-output-gate",
                 "c_t is right but h_t = tanh(c_t), without the output gate: h_t = o * tanh(c_t).",
                 mutate(_step_forward, (_OUT, "h_t = tanh_c")), "ch07-lstm-cell"),
@@ -206,6 +254,36 @@ STEP_FORWARD = Exercise(
         Mistake("lstm_step_forward/states-swapped",
                 "h_t and c_t are swapped: return ((h_t, c_t), cache), the hidden state first.",
                 _states_swapped, "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/split-along-rows",
+                "np.split(a, 4) splits the rows (axis 0) by default: the four blocks are blocks "
+                "of columns of a (B, 4H), np.split(a, 4, axis=1), or slices a[:, k*H:(k+1)*H].",
+                mutate(_step_forward, (_SLICES, "i, f, g, o = np.split(gates, 4)")), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/column-form",
+                "h_t and c_t are (H, B), the column form (W x_t with the examples as columns): with "
+                "the examples as rows, as x_t, h_prev and c_prev are given, the pre-activations are "
+                "a = x_t @ Wx.T + h_prev @ Wh.T + b, (B, 4H), and the states (B, H).",
+                _column_form, "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/cache-c-for-tanh-c",
+                "its cache holds the cell state c_t where tanh_c belongs: cache tanh_c = "
+                "np.tanh(c_t), which the backward pass needs for h_t = o * tanh(c_t).",
+                _cache_c_for_tanh_c,
+                "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/cache-order",
+                "its cache holds the right arrays in another order: the backward pass unpacks the "
+                "cache by position, so return (x_t, h_prev, c_prev, gates, tanh_c, Wx, Wh).",
+                _cache_changed(lambda c, a: (c.x_t, c.h_prev, c.c_prev, c.tanh_c, c.gates, c.Wx, c.Wh)),
+                "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/cache-pre-activations",
+                "its cache holds the pre-activations a = x_t @ Wx.T + h_prev @ Wh.T + b where gates "
+                "belongs: cache the activated gates, i, f, g, o after the sigmoids and the tanh "
+                "(the backward pass needs their values for their slopes).",
+                _cache_changed(lambda c, a: (c.x_t, c.h_prev, c.c_prev, a, c.tanh_c, c.Wx, c.Wh)),
+                "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/cache-gates-ifog",
+                "its cache holds the gates side by side in the order i, f, o, g where gates "
+                "belongs: concatenate them in the weights' order, i, f, g, o.",
+                _cache_changed(lambda c, a: (c.x_t, c.h_prev, c.c_prev, _ifog(c.gates), c.tanh_c, c.Wx, c.Wh)),
+                "ch07-lstm-cell"),
     ],
 )
 
@@ -214,10 +292,6 @@ _CACHE_HINTS = {
     "in gates": " gates must be the (B, 4H) array of the activated i, f, g, o side by side, in "
                 "that order: after the sigmoids and the tanh, not the pre-activations a.",
     "in tanh_c": " tanh_c must be np.tanh(c_t), of the new cell state.",
-}
-_FORWARD_CRASH_HINTS = {
-    "split": " np.split(a, 4) splits the rows (axis 0) by default; the four blocks are blocks of "
-             "columns of a (B, 4H): np.split(a, 4, axis=1), or slices a[:, k*H:(k+1)*H].",
 }
 
 
@@ -234,9 +308,14 @@ def _with_hints(check, hints, kinds=("generic/cache", "generic/crash")):
 
 
 def _check_step_forward(lstm_step_forward, hidden=False, quiet=False):
-    _with_hints(lambda: run_check(STEP_FORWARD, _flat_student(lstm_step_forward), hidden,
-                                  prepare=_flat, quiet=quiet),
-                {**_CACHE_HINTS, **_FORWARD_CRASH_HINTS})
+    naming_the_cache(
+        STEP_FORWARD,
+        lambda: naming_crashes(
+            lambda: _with_hints(lambda: run_check(STEP_FORWARD, _flat_student(lstm_step_forward), hidden,
+                                                  prepare=_flat, quiet=quiet), _CACHE_HINTS),
+            STEP_FORWARD, [(("array split does not result in an equal division",),
+                            "lstm_step_forward/split-along-rows")]),
+        lstm_step_forward, hidden, _cache_extra)
 
 
 STEP_FORWARD.check_student = lambda fn, hidden: _check_step_forward(fn, hidden, quiet=True)
@@ -275,6 +354,35 @@ def _in_gates(*edits):
     return mutate(_step_backward, *edits, inner=_gates_backward)
 
 
+_BACKWARD_RETURNS = ("dx_t", "dh_prev", "dc_prev", "dWx", "dWh", "db")
+
+
+def _backward_reordered(order):
+    def variant(dout, cache):
+        grads = _step_backward(dout, cache)
+        return tuple(grads[k] for k in order)
+
+    return variant
+
+
+def _diagnose_backward(got, expected, case):
+    """Right gradients returned in another order."""
+    names = _BACKWARD_RETURNS
+    if not all(isinstance(got.get(n), _ndarray) for n in names):
+        return None
+    held = []
+    for n in names:
+        j = next((k for k, m in enumerate(names) if got[n].shape == expected[m].shape
+                  and _allclose(got[n], expected[m], rtol=1e-6, atol=1e-9)), None)
+        held.append(j)
+    if None in held or sorted(held) != list(range(len(names))) or held == list(range(len(names))):
+        return None
+    order = ", ".join(names[j] for j in held)
+    return "lstm_step_backward/returns-out-of-order", (
+        f"Your gradients are right but come back in another order, ({order}): return them in "
+        f"the order of the forward's arguments, ({', '.join(names)}).")
+
+
 STEP_BACKWARD = Exercise(
     name="lstm_step_backward",
     reference=_step_backward,
@@ -282,7 +390,8 @@ STEP_BACKWARD = Exercise(
     cache_fields=STEP_FIELDS,
     arg_names=_STEP_ARGS + ("dout",),
     cases=lambda hidden: _step_cases(hidden, with_dout=True),
-    returns=("dx_t", "dh_prev", "dc_prev", "dWx", "dWh", "db"),
+    returns=_BACKWARD_RETURNS,
+    diagnose=_diagnose_backward,
     section="ch07-lstm-backward",
     mistakes=[
         Mistake("lstm_step_backward/dc-prev-missing-f",
@@ -296,6 +405,43 @@ STEP_BACKWARD = Exercise(
                 "* (1 - tanh(c_t)**2), and use this total dc everywhere, dc_prev = dc * f.",
                 _in_gates((_TOTAL_DC, "dc_in = dc\n    " + _TOTAL_DC), (_CARRY, "return da, dc_in * f")),
                 "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/dc-misses-h-path",
+                "The total gradient on c_t is dc_t alone: c_t also reaches the loss through "
+                "h_t = o * tanh(c_t). Add that route first, dc = dc_t + dh_t * o * (1 - tanh(c_t)**2), "
+                "and use this total dc for the gates i, f, g and for dc_prev.",
+                _in_gates((_TOTAL_DC, "dc = dc")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/dc-misses-o",
+                "The route from h_t into c_t misses the factor o: h_t = o * tanh(c_t), so c_t "
+                "receives dh_t * o * (1 - tanh(c_t)**2), not dh_t * (1 - tanh(c_t)**2).",
+                _in_gates((_TOTAL_DC, "dc = dc + dh * (1.0 - tanh_c**2)")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/gates-use-dc-t-only",
+                "The gates i, f and the candidate g use the upstream dc_t alone, while dc_prev uses "
+                "the total gradient on c_t: every gradient below c_t uses the total, "
+                "dc = dc_t + dh_t * o * (1 - tanh(c_t)**2).",
+                _in_gates((_TOTAL_DC, "dc_total = dc + dh * o * (1.0 - tanh_c**2)"),
+                          (_CARRY, "return da, dc_total * f")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/product-partners-swapped",
+                "The gradients on i and f take each other's partner: in c_t = f * c_prev + i * g "
+                "the gradient on i is dc * g (i multiplies g) and the gradient on f is dc * c_prev "
+                "(f multiplies c_prev), not dc * c_prev and dc * g.",
+                _in_gates((_DI, "da[:, :H] = dc * c_prev * i * (1.0 - i)"),
+                          (_DF, "da[:, H:2 * H] = dc * g * f * (1.0 - f)")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/do-misses-tanh-c",
+                "The output gate's gradient misses tanh(c_t): h_t = o * tanh(c_t), so the gradient "
+                "on o is dh_t * tanh(c_t), and on its pre-activation dh_t * tanh(c_t) * o * (1 - o).",
+                _in_gates((_DO, "da[:, 3 * H:] = dh * o * (1.0 - o)")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/dh-prev-transposed",
+                "dh_prev uses Wh.T: the forward multiplied h_prev @ Wh.T, so the gradient flows back "
+                "as da @ Wh, (B, 4H) @ (4H, H) = (B, H).",
+                mutate(_step_backward, ("dh_prev = da @ Wh", "dh_prev = da @ Wh.T")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/dx-transposed",
+                "dx_t uses Wx.T: the forward multiplied x_t @ Wx.T, so the gradient flows back "
+                "as da @ Wx, (B, 4H) @ (4H, D) = (B, D).",
+                mutate(_step_backward, ("dx_t = da @ Wx", "dx_t = da @ Wx.T")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/returns-out-of-order",
+                "Your gradients are right but come back in another order: return them in the "
+                "order of the forward's arguments, (dx_t, dh_prev, dc_prev, dWx, dWh, db).",
+                _backward_reordered((0, 1, 3, 4, 5, 2)), "ch07-lstm-backward"),
         Mistake("lstm_step_backward/ignores-dc-t",
                 "The gradients ignore the upstream dc_t: c_t reaches the loss both through h_t "
                 "and directly (through the next step's cell), so the total gradient on c_t is "
@@ -455,6 +601,24 @@ WINDOWS = Exercise(
                 "time-major arrays, x[t] is the batch of values at step t, so x has shape "
                 "(window, M, 1). Swap the first two axes.",
                 mutate(_windows, (_RETURN_WINDOWS, "return X[:, :, None].copy(), y")), "ch07-windows"),
+        Mistake("forecast_windows/reshaped-not-transposed",
+                "x has the right shape, but its windows are scrambled: X.reshape(window, M, 1) "
+                "refills the numbers of the (M, window) windows row by row into the new shape, so "
+                "a column of x is not one window. Turn the windows into columns with a transpose, "
+                "X.T[:, :, None] (or np.swapaxes): x[:, i, 0] must be series[i : i + window].",
+                mutate(_windows, (_RETURN_WINDOWS, "return X.reshape(X.shape[1], X.shape[0], 1).copy(), y")),
+                "ch07-windows"),
+        Mistake("forecast_windows/targets-past-the-end",
+                "The last windows' targets run past the end of the series: each window needs "
+                "horizon values after it, so there are only M = N - window - horizon + 1 windows, "
+                "the last target ending exactly at the last value.",
+                mutate(_windows, ("M = len(series) - window - horizon + 1", "M = len(series) - window"),
+                       inner=_data.sliding_windows), "ch07-windows"),
+        Mistake("forecast_windows/y-squeezed",
+                "y has lost its horizon axis: keep it, y has shape (M, horizon) even when "
+                "horizon = 1, y[i] = series[i + window : i + window + horizon].",
+                mutate(_windows, (_RETURN_WINDOWS, "return X.T[:, :, None].copy(), (y[:, 0] if horizon == 1 else y)")),
+                "ch07-windows"),
         Mistake("forecast_windows/no-feature-axis",
                 "x has shape (window, M): add the feature axis, (window, M, 1), as the RNN "
                 "expects x of shape (T, B, D) with D = 1 here.",
@@ -493,10 +657,15 @@ def check_forecast_windows(forecast_windows, hidden=False):
     hidden : bool
         Hidden tests: other seeds and sizes, a series with a single window (``M = 1``).
     """
-    hints = {"same shape": " The last windows' targets run past the end of the series: each "
-                           "window needs horizon values after it, so there are only "
-                           "M = N - window - horizon + 1 windows."}
-    _with_hints(lambda: run_check(WINDOWS, forecast_windows, hidden), hints, ("generic/crash",))
+    _check_windows(forecast_windows, hidden)
+
+
+def _check_windows(forecast_windows, hidden=False, quiet=False):
+    naming_crashes(lambda: run_check(WINDOWS, forecast_windows, hidden, quiet=quiet), WINDOWS,
+                   [(PAST_THE_END, "forecast_windows/targets-past-the-end")])
+
+
+WINDOWS.check_student = lambda fn, hidden: _check_windows(fn, hidden, quiet=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -542,6 +711,24 @@ LAST_VALUE = Exercise(
                 "The forecast has shape (horizon, B): one row per example, shape (B, horizon), "
                 "row b repeating x[-1, b, 0].",
                 mutate(_last_value, (_LAST, "return np.repeat(x[-1, :, :1], horizon, axis=1).T")),
+                "ch07-baseline"),
+        Mistake("last_value_forecast/batch-major",
+                "You take x[:, -1], the last example's whole window (the batch-major habit): x is "
+                "time-major, (T, B, 1), so the last value of every window is x[-1, :, 0], one per "
+                "example.",
+                mutate(_last_value, (_LAST, "return np.repeat(x[:, -1, :1], horizon, axis=1)")),
+                "ch07-baseline"),
+        Mistake("last_value_forecast/first-example-everywhere",
+                "Every row repeats the first example's last value, x[-1, 0, 0]: row b repeats its "
+                "own example's last value, x[-1, b, 0].",
+                mutate(_last_value, (_LAST, "return np.repeat(np.repeat(x[-1, :1, :1], x.shape[1], axis=0), "
+                                            "horizon, axis=1)")),
+                "ch07-baseline"),
+        Mistake("last_value_forecast/repeated-down-the-rows",
+                "np.repeat along axis 0 puts the copies under each other, (B * horizon, 1): repeat "
+                "along axis 1, the columns, so that row b holds x[-1, b, 0] horizon times, "
+                "(B, horizon).",
+                mutate(_last_value, (_LAST, "return np.repeat(x[-1, :, :1], horizon, axis=0)")),
                 "ch07-baseline"),
         Mistake("last_value_forecast/horizon-ignored",
                 "The forecast has one column: it must repeat the last value horizon times, "
@@ -619,6 +806,9 @@ QUESTIONS, _check_questions = question_set("ch07_questions", [
                   "The cell path has no weight matrix and no tanh', but every step still "
                   "multiplies by its forget gate: 50 factors of 0.9. A forget gate of 0.9 is "
                   "not 'near 1' over 50 steps."),
+            Wrong(0.9 ** 49, "cell-path-factor-49-steps",
+                  "That is 49 factors: from c_50 back to c_0 there are 50 steps, each with its own "
+                  "forget gate (c_50 = f_50 * c_49 + ..., down to c_1 = f_1 * c_0), so 0.9 ** 50."),
             Wrong(0.9 * 50, "cell-path-factor-sum",
                   "The chain rule multiplies the factors of successive steps; it does not add "
                   "them."),
@@ -651,8 +841,8 @@ def check_ch07_questions(answers, hidden=False):
     hidden : bool
         Accepted for symmetry with the other checkers (the questions are the same).
     """
-    if isinstance(answers, dict) and answers and all(v is ... for v in answers.values()):
-        raise NotImplementedError("Answer the questions: replace each ... by your answer.")
+    if isinstance(answers, dict) and answers and all(v is None or v is ... for v in answers.values()):
+        raise NotImplementedError("Answer the questions: replace each None by your answer.")
     if isinstance(answers, dict):
         for key in ("lstm_parameters", "cell_path_factor", "last_value_3_ahead"):
             value = answers.get(key)

@@ -16,6 +16,7 @@ from rnnlib import data as _data
 from rnnlib.checks._core import case_seeds, fmt_shape
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
+from rnnlib.checks.rnn import naming_crashes
 
 __all__ = ["check_char_vocab", "check_one_hot", "check_make_batches", "check_sliding_windows",
            "check_ch01_questions"]
@@ -167,6 +168,12 @@ CHAR_VOCAB = Exercise(
                 "split the text into characters (set(text)), not into words (text.split()).",
                 mutate(_char_vocab, (_VOCAB_SORTED, "chars = sorted(set(text.split()))")),
                 "ch01-characters"),
+        Mistake("char_vocab/returns-swapped",
+                "It returns (index, chars), the dict first: return the pair in the order "
+                "(chars, index), the sorted list first and the dict that inverts it second.",
+                mutate(_char_vocab, ("return chars, {c: i for i, c in enumerate(chars)}",
+                                     "return {c: i for i, c in enumerate(chars)}, chars")),
+                "ch01-characters"),
         Mistake("char_vocab/drops-spaces",
                 "chars misses ' ' (the space): a space is a character of the text like any "
                 "other, and a character model must predict it too.",
@@ -278,6 +285,12 @@ ONE_HOT = Exercise(
                 "and ids along one axis. ids can have any shape, (T, B) for a batch: np.eye(V)[ids] "
                 "or ids[..., None] == np.arange(V) work for every shape.",
                 mutate(_one_hot, (_PUT, "x[np.arange(len(ids)), ids] = 1.0")), "ch01-one-hot"),
+        Mistake("one_hot/one-based",
+                "Every 1 sits one place early, at index id - 1 (and id 0's at the last index): "
+                "ids count from 0, so the vector of id k has its 1 at index k (np.eye(V)[ids], "
+                "not np.eye(V)[ids - 1]).",
+                mutate(_one_hot, (_PUT, "np.put_along_axis(x, (ids[..., None] - 1).astype(np.intp), 1.0, axis=-1)")),
+                "ch01-one-hot"),
         Mistake("one_hot/ones-at-every-id",
                 "Every vector has a 1 at every id of the batch, not only at its own: x[..., ids] = 1 "
                 "pairs each position with all the ids. Pair each position with its own id: "
@@ -441,6 +454,16 @@ MAKE_BATCHES = Exercise(
                 "There is one chunk too few: n = (L - 1) // T. Only the last id of a stream has "
                 "no target, so L - 1 positions of each stream can be inputs.",
                 mutate(_make_batches, ("n = max((L - 1) // T, 0)", "n = max(L // T - 1, 0)")), "ch01-batching"),
+        Mistake("make_batches/chunks-skip-a-step",
+                "Each chunk starts T + 1 rows after the previous one, right after its last "
+                "target, so one row of every stream is never an input. Chunk k + 1 starts where "
+                "chunk k's inputs stop, at row (k + 1) * T: the last target of chunk k is the "
+                "first input of chunk k + 1.",
+                mutate(_make_batches,
+                       (_INPUTS, "rows = (np.arange(min(n, L // (T + 1))) * (T + 1))[:, None] + np.arange(T)\n"
+                                 "    inputs = streams[rows]"),
+                       (_TARGETS, "targets = streams[rows + 1]")),
+                "ch01-batching"),
         Mistake("make_batches/chunks-strided",
                 "Within a chunk, time steps are not consecutive: chunk k holds every n-th row of "
                 "the streams. Chunk k is the T consecutive rows k*T ... k*T + T - 1: reshape the "
@@ -586,6 +609,12 @@ SLIDING_WINDOWS = Exercise(
                 mutate(_sliding_windows, ("X = series[starts[:, None] + np.arange(window)]",
                                           "X = series[starts[:, None] + 1 + np.arange(window)]")),
                 "ch01-windows"),
+        Mistake("sliding_windows/targets-past-the-end",
+                "The last windows' targets run past the end of the series: window i's targets "
+                "are series[i + window : i + window + horizon], and with M = N - window - "
+                "horizon + 1 windows the last target ends exactly at the last value, "
+                "series[N - 1].",
+                mutate(_sliding_windows, (_M, "M = len(series) - window")), "ch01-windows"),
         Mistake("sliding_windows/drops-horizon-axis",
                 "y has lost its horizon axis: keep it, y[i] = series[i + window : i + window + horizon] "
                 "is (horizon,) (or (horizon, D)) even when horizon = 1.",
@@ -603,9 +632,24 @@ def check_sliding_windows(sliding_windows, hidden=False):
 
     Series are 1-D ``(N,)`` and 2-D ``(N, D)``. Diagnoses a missing last window, a dropped
     horizon axis, swapped axes, windows one step early or late, and targets that overlap the
-    window.
+    window; windows whose targets run past the end of the series (a crash) are named too.
     """
-    run_check(SLIDING_WINDOWS, sliding_windows, hidden)
+    _check_sliding_windows(sliding_windows, hidden)
+
+
+def _check_sliding_windows(sliding_windows, hidden=False, quiet=False):
+    naming_crashes(lambda: run_check(SLIDING_WINDOWS, sliding_windows, hidden, quiet=quiet), SLIDING_WINDOWS,
+                   [(PAST_THE_END, "sliding_windows/targets-past-the-end")])
+
+
+#: What numpy says when a slice or an index runs past the end of an array (np.stack of slices
+#: of different lengths, np.array of them, an index out of range, a short slice assigned into
+#: a preallocated row).
+PAST_THE_END = ("must have the same shape", "inhomogeneous", "out of bounds",
+                "could not broadcast input array from shape")
+
+
+SLIDING_WINDOWS.check_student = lambda fn, hidden: _check_sliding_windows(fn, hidden, quiet=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from rnnlib import probes as _probes
 from rnnlib.checks._core import case_seeds
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
-from rnnlib.checks.rnn import FORWARD, STEP_FORWARD
+from rnnlib.checks.rnn import _check_forward, _check_step_forward
 
 __all__ = ["check_memory_probe", "check_ch02_questions"]
 
@@ -117,6 +117,37 @@ MEMORY_PROBE = Exercise(
                 "It returns one norm for the whole batch; return one number per example, shape "
                 "(B,): take the norm along the hidden units (axis=1).",
                 mutate(_memory_probe, (_NORM, "np.linalg.norm(hs2[-1] - hs[-1])")), "ch02-memory-probe"),
+        Mistake("memory_probe/replaces-first-input",
+                "It replaces the first input by dx0 (x2[0] = dx0): dx0 is a change to add to it, "
+                "x2[0] = x[0] + dx0 (or x2[0] += dx0 on a copy), so that the two runs differ by "
+                "dx0 only.",
+                mutate(_memory_probe, (_PERTURB, "x2[0] = dx0")), "ch02-memory-probe"),
+        Mistake("memory_probe/second-input",
+                "It changes the second input x[1]: the book's x_1 is x[0] in Python, which counts "
+                "from 0. Change x[0].",
+                mutate(_memory_probe, (_PERTURB, "x2[1] = x2[1] + dx0")), "ch02-memory-probe"),
+        Mistake("memory_probe/divided-by-change",
+                "It divides the distance by the size of the change, ||dx0||: the probe is the "
+                "distance between the two last states itself, m = ||h_T(x with x[0] + dx0) - "
+                "h_T(x)||.",
+                mutate(_memory_probe, (_NORM, f"{_NORM} / np.linalg.norm(dx0, axis=1)")),
+                "ch02-memory-probe"),
+        Mistake("memory_probe/mean-absolute",
+                "It returns the mean absolute difference over the hidden units; return the "
+                "Euclidean norm along them, the square root of the sum of squares "
+                "(np.linalg.norm(..., axis=1)).",
+                mutate(_memory_probe, (_NORM, "np.abs(hs2[-1] - hs[-1]).mean(axis=1)")),
+                "ch02-memory-probe"),
+        Mistake("memory_probe/every-step",
+                "It measures the difference over every step at once (the norm of hs2 - hs over time "
+                "and units): the probe compares the last states only, hs2[-1] - hs[-1].",
+                mutate(_memory_probe, (_NORM, "np.sqrt(np.sum((hs2 - hs) ** 2, axis=(0, 2)))")),
+                "ch02-memory-probe"),
+        Mistake("memory_probe/compared-with-h0",
+                "It compares the changed run's last state with h0: the probe compares the two runs, "
+                "the changed one's last state with the unchanged one's, hs2[-1] - hs[-1].",
+                mutate(_memory_probe, (_NORM, "np.linalg.norm(hs2[-1] - h0, axis=1)")),
+                "ch02-memory-probe"),
         Mistake("memory_probe/norm-across-batch",
                 "It takes the norm across the batch (axis 0), which gives shape (H,); take it "
                 "along the hidden units (axis=1) to get one number per example, shape (B,).",
@@ -151,9 +182,8 @@ def check_memory_probe(memory_probe, hidden=False, rnn_forward=None, rnn_step_fo
         def forward_check():
             inner = {}
             if rnn_step_forward is not None:
-                inner["rnn_step_forward"] = lambda: run_check(STEP_FORWARD, rnn_step_forward, hidden,
-                                                              quiet=True)
-            run_check(FORWARD, rnn_forward, hidden, depends=inner, quiet=True)
+                inner["rnn_step_forward"] = lambda: _check_step_forward(rnn_step_forward, hidden, quiet=True)
+            _check_forward(rnn_forward, hidden, depends=inner, quiet=True)
 
         depends["rnn_forward"] = forward_check
     run_check(MEMORY_PROBE, memory_probe, hidden, depends=depends)

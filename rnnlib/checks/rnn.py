@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlib import rnn as _rnn
-from rnnlib.checks._core import case_seeds
-from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_backward_check, run_check
+from rnnlib.checks._core import CheckFailed, call_student, case_seeds
+from rnnlib.checks._engine import Case, Exercise, Mistake, close, mutate, run_backward_check, run_check
 
 __all__ = [
     "check_rnn_step_forward",
@@ -28,6 +28,7 @@ _step_forward = _rnn.rnn_step_forward
 _step_backward = _rnn.rnn_step_backward
 _forward = _rnn.rnn_forward
 _backward = _rnn.rnn_backward
+_Seq = _rnn.SequenceCache
 _STEP_FIELDS = ("x_t", "h_prev", "h_t", "Wxh", "Whh")
 _SEQUENCE_FIELDS = ("x", "h0", "hs", "Wxh", "Whh")
 
@@ -63,17 +64,152 @@ def _sequence_case(seed, T, B, D, H, with_dhs=False):
 
 
 def _sequence_cases(hidden, with_dhs=False):
-    shapes = ([(1, 2, 3, 4), (6, 1, 3, 5), (8, 4, 2, 3), (4, 3, 4, 4)] if hidden
-              else [(5, 3, 4, 6), (7, 2, 3, 4), (4, 3, 4, 4)])
-    if with_dhs:  # T == B: a backward that indexes x[:, t] (batch-major) runs here, and is named
-        shapes = shapes + [(3, 3, 2, 4)]
+    # One case per set has T = B, where a loop over the batch axis (x[:, t]) runs instead of
+    # crashing, so that its values can name it.
+    shapes = ([(1, 2, 3, 4), (6, 1, 3, 5), (8, 4, 2, 3), (4, 3, 4, 4), (3, 3, 2, 4)] if hidden
+              else [(5, 3, 4, 6), (7, 2, 3, 4), (4, 3, 4, 4), (3, 3, 4, 5)])
     return [_sequence_case(seed, *s, with_dhs=with_dhs) for seed in case_seeds(hidden) for s in shapes]
+
+
+# ---------------------------------------------------------------------------------------------
+# A cache with the right arrays in the wrong places. The engine says which field holds wrong
+# values; here the student is told what the field holds instead: the arrays in another order,
+# or (for the step) the pre-activation where h_t belongs.
+
+
+def cache_diagnosis(cache, want, fields, extra=()):
+    """``(slug, detail)`` describing a wrong cache, or None.
+
+    Parameters
+    ----------
+    cache : tuple
+        The student's cache.
+    want : tuple
+        The reference's cache, field by field.
+    fields : tuple of str
+        The fields' names, in the prescribed order.
+    extra : sequence of (slug, value)
+        Other arrays a field may hold by mistake, each the slug of its catalogued mistake.
+
+    Returns
+    -------
+    (slug, detail) or None
+        The catalogued mistake's slug (``cache-order``, or one of ``extra``'s) and a sentence
+        saying what this cache holds.
+    """
+    if not isinstance(cache, (tuple, list)) or len(cache) != len(fields):
+        return None
+
+    def same(a, b):
+        return close(np.asarray(a) if not isinstance(a, np.ndarray) else a,
+                     np.asarray(b) if not isinstance(b, np.ndarray) else b)
+
+    held = []  # which prescribed field each slot holds (None: none of them)
+    for mine in cache:
+        held.append(next((j for j, right in enumerate(want) if same(mine, right)), None))
+    wrong = [k for k in range(len(fields)) if held[k] != k]
+    if not wrong:
+        return None
+    if None not in held and sorted(held) == list(range(len(fields))):
+        return "cache-order", f"Yours holds ({', '.join(fields[j] for j in held)})."
+    for k in wrong:
+        for slug, value in extra:
+            if same(cache[k], value):
+                return slug, ""
+    return None  # something else: the engine's "holds wrong values in <field>" stands
+
+
+def naming_the_cache(exercise, check, student, hidden, extra=lambda case: ()):
+    """Run ``check()``; a wrong cache (``generic/cache``) is described by :func:`cache_diagnosis`
+    and named as the exercise's catalogued mistake ``<name>/<slug>`` (which must exist).
+
+    ``student`` is called on the exercise's cases to find the first case whose cache is
+    wrong (its cache is the last value it returns); ``extra(case)`` gives the other arrays a
+    field may hold by mistake.
+    """
+    try:
+        check()
+    except CheckFailed as err:
+        if err.mistake_id != "generic/cache":
+            raise
+        for case in exercise.cases(hidden):
+            want = exercise.reference(*[a.copy() if isinstance(a, np.ndarray) else a for a in case.args])[-1]
+            try:
+                got = call_student(student, *case.args, name=exercise.name)
+            except Exception:  # noqa: BLE001 - the engine's message stands
+                break
+            found = cache_diagnosis(got[-1], tuple(want), exercise.cache_fields, extra(case))
+            if found:
+                slug, detail = found
+                mistake = next(m for m in exercise.mistakes if m.id == f"{exercise.name}/{slug}")
+                detail = f" {detail}" if detail else ""
+                raise CheckFailed(f"{exercise.name} returns the right output, but {mistake.says}{detail} "
+                                  f"({case.label})", mistake_id=mistake.id) from None
+        raise
+
+
+def crash_named(err, exercise, rules):
+    """A crash (``generic/crash``) whose numpy error says which catalogued mistake made it.
+
+    Some mistakes crash in ways numpy words differently from one implementation to the next
+    (np.stack of slices of unequal lengths, an index out of bounds, np.dot's "not aligned"), so
+    the engine cannot match the crash to the mistake's variant by its exact text.
+
+    Parameters
+    ----------
+    err : CheckFailed
+    exercise : Exercise
+    rules : sequence of (tuple of str, str)
+        ``(substrings, mistake_id)``: a crash whose text contains one of the substrings is named
+        as that catalogued mistake.
+
+    Returns
+    -------
+    CheckFailed or None
+        The failure naming the mistake (with what numpy said), or None.
+    """
+    text = str(err)
+    if err.mistake_id != "generic/crash":
+        return None
+    crash = text.split(" (called with")[0].split(" raised ", 1)[-1]
+    for keys, mistake_id in rules:
+        if any(k in crash for k in keys):
+            mistake = next(m for m in exercise.mistakes if m.id == mistake_id)
+            return CheckFailed(f"{exercise.name}: {mistake.says} (Here it raised {crash}.)",
+                               mistake_id=mistake_id)
+    return None
+
+
+def naming_crashes(check, exercise, rules):
+    """Run ``check()``; a crash that :func:`crash_named` recognises is named."""
+    try:
+        check()
+    except CheckFailed as err:
+        named = crash_named(err, exercise, rules)
+        if named is None:
+            raise
+        raise named from None
 
 
 # ---------------------------------------------------------------------------------------------
 # rnn_step_forward
 
 _Z = "x_t @ Wxh.T + h_prev @ Whh.T + bh"
+
+
+def _step_column_form(x_t, h_prev, Wxh, Whh, bh):
+    h_t, cache = _step_forward(x_t, h_prev, Wxh, Whh, bh)
+    return h_t.T.copy(), cache
+
+
+def _step_cache_reordered(x_t, h_prev, Wxh, Whh, bh):
+    h_t, cache = _step_forward(x_t, h_prev, Wxh, Whh, bh)
+    return h_t, (cache.x_t, cache.h_prev, cache.Wxh, cache.Whh, cache.h_t)
+
+
+def _step_cache_pre_activation(x_t, h_prev, Wxh, Whh, bh):
+    h_t, cache = _step_forward(x_t, h_prev, Wxh, Whh, bh)
+    return h_t, (x_t, h_prev, x_t @ Wxh.T + h_prev @ Whh.T + bh, Wxh, Whh)
 
 STEP_FORWARD = Exercise(
     name="rnn_step_forward",
@@ -129,8 +265,46 @@ STEP_FORWARD = Exercise(
                 "with Whh.",
                 mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Whh.T + h_prev @ Wxh.T + bh)")),
                 "ch02-one-step"),
+        Mistake("rnn_step_forward/bias-outside-tanh",
+                "The bias is added after the tanh, tanh(x_t @ Wxh.T + h_prev @ Whh.T) + bh: it "
+                "belongs inside, with the other two terms, h_t = tanh(x_t @ Wxh.T + h_prev @ Whh.T "
+                "+ bh) (so that every h_t stays in (-1, 1)).",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Wxh.T + h_prev @ Whh.T) + bh")),
+                "ch02-one-step"),
+        Mistake("rnn_step_forward/bias-as-column",
+                "bh is added as a column, bh[:, None] of shape (H, 1): with the examples as rows, "
+                "bh of shape (H,) is added to every row as it is, x_t @ Wxh.T + h_prev @ Whh.T + bh.",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh[:, None])")),
+                "ch02-batched-rows"),
+        Mistake("rnn_step_forward/column-form",
+                "h_t has the shape (H, B) of the column form (W_xh x_t with the examples as "
+                "columns): with the examples as rows, as x_t and h_prev are given, h_t is (B, H), "
+                "tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh).",
+                _step_column_form, "ch02-batched-rows"),
+        Mistake("rnn_step_forward/cache-order",
+                "its cache holds the right arrays in another order: the backward pass unpacks the "
+                "cache by position, so return (x_t, h_prev, h_t, Wxh, Whh).",
+                _step_cache_reordered, "ch02-one-step"),
+        Mistake("rnn_step_forward/cache-pre-activation",
+                "its cache holds the pre-activation z = x_t @ Wxh.T + h_prev @ Whh.T + bh (before "
+                "tanh) where h_t belongs: cache h_t itself, the backward pass computes tanh's "
+                "derivative from it, 1 - h_t**2.",
+                _step_cache_pre_activation, "ch02-one-step"),
     ],
 )
+
+
+def _step_extra(case):
+    x_t, h_prev, Wxh, Whh, bh = case.args[:5]
+    return (("cache-pre-activation", x_t @ Wxh.T + h_prev @ Whh.T + bh),)
+
+
+def _check_step_forward(rnn_step_forward, hidden=False, quiet=False):
+    naming_the_cache(STEP_FORWARD, lambda: run_check(STEP_FORWARD, rnn_step_forward, hidden, quiet=quiet),
+                     rnn_step_forward, hidden, _step_extra)
+
+
+STEP_FORWARD.check_student = lambda fn, hidden: _check_step_forward(fn, hidden, quiet=True)
 
 
 def check_rnn_step_forward(rnn_step_forward, hidden=False):
@@ -146,9 +320,10 @@ def check_rnn_step_forward(rnn_step_forward, hidden=False):
     Raises
     ------
     CheckFailed
-        With a message naming the problem (shape, missing term, transposed weight, nonlinearity).
+        With a message naming the problem (shape, missing term, transposed weight, nonlinearity,
+        a cache whose arrays are in the wrong order).
     """
-    run_check(STEP_FORWARD, rnn_step_forward, hidden)
+    _check_step_forward(rnn_step_forward, hidden)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,7 +336,8 @@ def _shifted_late(x, h0, Wxh, Whh, bh):
 
 
 def _state_not_carried(x, h0, Wxh, Whh, bh):
-    return np.stack([_step_forward(x_t, h0, Wxh, Whh, bh)[0] for x_t in x]), None
+    hs = np.stack([_step_forward(x_t, h0, Wxh, Whh, bh)[0] for x_t in x])
+    return hs, _Seq(x, h0, hs, Wxh, Whh)
 
 
 def _last_state_everywhere(x, h0, Wxh, Whh, bh):
@@ -173,6 +349,66 @@ def _first_input_everywhere(x, h0, Wxh, Whh, bh):
     return _forward(np.broadcast_to(x[0], x.shape).copy(), h0, Wxh, Whh, bh)
 
 
+def _includes_h0(x, h0, Wxh, Whh, bh):
+    hs, cache = _forward(x, h0, Wxh, Whh, bh)
+    return np.concatenate([h0[None], hs]), cache
+
+
+def _last_state_missing(x, h0, Wxh, Whh, bh):
+    hs, cache = _forward(x, h0, Wxh, Whh, bh)
+    hs = hs.copy()
+    hs[-1] = 0.0
+    return hs, cache
+
+
+def _starts_at_second_input(x, h0, Wxh, Whh, bh):
+    hs = np.zeros((x.shape[0], h0.shape[0], Whh.shape[0]))
+    if x.shape[0] > 1:
+        hs[1:] = _forward(x[1:], h0, Wxh, Whh, bh)[0]
+    return hs, _Seq(x, h0, hs, Wxh, Whh)
+
+
+def _runs_backwards(x, h0, Wxh, Whh, bh):
+    hs = _forward(x[::-1].copy(), h0, Wxh, Whh, bh)[0][::-1].copy()
+    return hs, _Seq(x, h0, hs, Wxh, Whh)
+
+
+def _loops_over_batch(stack_axis):
+    """A loop over x.shape[1] reading x[:, t]: the reference run with time and batch swapped.
+
+    It runs only when T = B (otherwise x[:, t], which has T rows, does not fit h_prev's B rows,
+    and numpy refuses to add them, as the student's code does).
+    """
+
+    def variant(x, h0, Wxh, Whh, bh):
+        if x.shape[0] != x.shape[1]:
+            raise ValueError(f"operands could not be broadcast together with shapes "
+                             f"({x.shape[0]},{h0.shape[1]}) ({x.shape[1]},{h0.shape[1]})")
+        hs = _forward(np.swapaxes(x, 0, 1).copy(), h0, Wxh, Whh, bh)[0]
+        hs = (np.swapaxes(hs, 0, 1) if stack_axis == 1 else hs).copy()
+        return hs, _Seq(x, h0, hs, Wxh, Whh)
+
+    return variant
+
+
+def _hs_shaped_like_x(x, h0, Wxh, Whh, bh):
+    right, cache = _forward(x, h0, Wxh, Whh, bh)
+    hs = np.zeros_like(x)
+    for t in range(x.shape[0]):  # fails where D != H, as the student's loop does
+        hs[t] = right[t]
+    return hs, cache._replace(hs=hs)
+
+
+def _last_state_only(x, h0, Wxh, Whh, bh):
+    hs, cache = _forward(x, h0, Wxh, Whh, bh)
+    return hs[-1].copy(), cache
+
+
+def _forward_cache_reordered(x, h0, Wxh, Whh, bh):
+    hs, cache = _forward(x, h0, Wxh, Whh, bh)
+    return hs, (x, hs, h0, Wxh, Whh)
+
+
 FORWARD = Exercise(
     name="rnn_forward",
     reference=_forward,
@@ -180,6 +416,7 @@ FORWARD = Exercise(
     returns=("hs", "cache"),
     compare=("hs",),
     time_axis={"hs": 0},
+    cache_fields=_SEQUENCE_FIELDS,
     section="ch02-sequence",
     mistakes=[
         Mistake("rnn_forward/state-not-carried",
@@ -197,8 +434,57 @@ FORWARD = Exercise(
         Mistake("rnn_forward/first-input-every-step",
                 "Every step reads x[0]: step t must read its own input x[t].",
                 _first_input_everywhere, "ch02-sequence"),
+        Mistake("rnn_forward/includes-h0",
+                "hs has T + 1 states and starts with h0: h0 is not part of hs. hs[t] is the state "
+                "after reading x[t], so hs has T rows, hs[0] = step(x[0], h0), ..., hs[T-1] the "
+                "state after the last input.",
+                _includes_h0, "ch02-sequence"),
+        Mistake("rnn_forward/last-state-missing",
+                "The last state hs[T-1] is never computed (it is still zero): the loop stops one "
+                "step early. range(T) runs t = 0, ..., T-1, one step per input.",
+                _last_state_missing, "ch02-sequence"),
+        Mistake("rnn_forward/starts-at-second-input",
+                "Your loop starts at t = 1: hs[0] is never computed and the first input x[0] is "
+                "never read. Python counts from 0: the book's x_1 is x[0], so the loop is "
+                "for t in range(T).",
+                _starts_at_second_input, "ch02-sequence"),
+        Mistake("rnn_forward/runs-backwards",
+                "Your loop runs backwards in time, from x[T-1] down to x[0]: the forward pass "
+                "reads the inputs in order, t = 0, 1, ..., T-1, each step starting from the state "
+                "the previous one left.",
+                _runs_backwards, "ch02-sequence"),
+        Mistake("rnn_forward/loops-over-batch",
+                "Your loop runs over the batch axis, x[:, t] (the batch-major habit): x is "
+                "time-major, (T, B, D), so step t reads x[t], the (B, D) inputs of every example "
+                "at time t, and the loop is for t in range(x.shape[0]).",
+                _loops_over_batch(1), "ch01-layout"),
+        Mistake("rnn_forward/loops-over-batch-stacked",
+                "Your loop runs over the batch axis, x[:, t] (the batch-major habit), and stacks "
+                "the states batch-major: x is time-major, (T, B, D), so step t reads x[t], the "
+                "(B, D) inputs of every example at time t, and hs[t] is the (B, H) state after it.",
+                _loops_over_batch(0), "ch01-layout"),
+        Mistake("rnn_forward/hs-shaped-like-x",
+                "hs is allocated with the shape of x, (T, B, D) (np.zeros_like(x)): a state has H "
+                "numbers, so hs is (T, B, H), np.zeros((T, B, H)) with H = Whh.shape[0].",
+                _hs_shaped_like_x, "ch02-sequence"),
+        Mistake("rnn_forward/last-state-only",
+                "It returns only the last state, hs[-1], of shape (B, H): rnn_forward returns every "
+                "state, hs of shape (T, B, H), hs[t] the state after reading x[t].",
+                _last_state_only, "ch02-sequence"),
+        Mistake("rnn_forward/cache-order",
+                "its cache holds the right arrays in another order: the backward pass unpacks the "
+                "cache by position, so return (x, h0, hs, Wxh, Whh).",
+                _forward_cache_reordered, "ch02-sequence"),
     ],
 )
+
+
+def _check_forward(rnn_forward, hidden=False, depends=None, quiet=False):
+    naming_the_cache(FORWARD, lambda: run_check(FORWARD, rnn_forward, hidden, depends=depends, quiet=quiet),
+                     rnn_forward, hidden)
+
+
+FORWARD.check_student = lambda fn, hidden: _check_forward(fn, hidden, quiet=True)
 
 
 def check_rnn_forward(rnn_forward, hidden=False, rnn_step_forward=None):
@@ -216,8 +502,8 @@ def check_rnn_forward(rnn_forward, hidden=False, rnn_step_forward=None):
     """
     depends = {}
     if rnn_step_forward is not None:
-        depends["rnn_step_forward"] = lambda: run_check(STEP_FORWARD, rnn_step_forward, hidden, quiet=True)
-    run_check(FORWARD, rnn_forward, hidden, depends=depends)
+        depends["rnn_step_forward"] = lambda: _check_step_forward(rnn_step_forward, hidden, quiet=True)
+    _check_forward(rnn_forward, hidden, depends=depends)
 
 
 # ---------------------------------------------------------------------------------------------

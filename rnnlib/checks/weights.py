@@ -24,6 +24,7 @@ from rnnlib import rnn as _rnn
 from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
+from rnnlib.checks.rnn import naming_crashes
 
 __all__ = [
     "check_init_rnn_params",
@@ -132,8 +133,35 @@ def _draws_from_global_numpy(init, D, H, O, seed):
     return all(_array_equal(p1[k], p2[k]) for k in ("Wxh", "Whh", "Why"))
 
 
-def _describe_scale(std, fan_in, fan_out):
+def _uses_global_numpy(init, D, H, O, seed):
+    """Does ``init`` (called with an int seed) draw from, or reseed, numpy's global generator?"""
+    saved = _get_state()
+    try:
+        _global_seed(12345)
+        before = _get_state()[1].copy()
+        call_student(init, D, H, O, seed, name="init_rnn_params")
+        return not _array_equal(before, _get_state()[1])
+    except Exception:  # noqa: BLE001 - only a hint for the message
+        return False
+    finally:
+        _set_state(saved)
+
+
+def _describe_scale(w, fan_in, fan_out):
+    std = float(w.std())
     target = 1.0 / _sqrt(fan_in)
+    centred = w - w.mean()
+    kurtosis = float((centred**4).mean() / std**4)  # 3 for a normal distribution, 1.8 for a uniform
+    if kurtosis < 2.4:
+        return ("init_rnn_params/uniform", "its entries are uniformly distributed (rng.uniform, as "
+                "in PyTorch's default initialisation), with standard deviation "
+                f"{std:.4g}: draw them from a normal distribution, rng.standard_normal(shape) / "
+                f"np.sqrt(fan_in), whose standard deviation is 1/sqrt(fan_in) = {target:.4g}")
+    glorot = _sqrt(2.0 / (fan_in + fan_out))
+    if fan_out != fan_in and abs(std - glorot) < 0.03 * glorot:
+        return ("init_rnn_params/glorot", f"its standard deviation is {std:.4g} = sqrt(2 / (fan_in + "
+                "fan_out)), Glorot's (Xavier's) initialisation: this course scales by the fan-in "
+                f"alone, 1/sqrt(fan_in) = {target:.4g}, the fan-in being the number of columns")
     if abs(std - 1.0) < 0.1:
         return ("init_rnn_params/unscaled", "its entries have standard deviation about 1: divide "
                 "the standard normal draws by sqrt(fan_in)")
@@ -173,7 +201,16 @@ def _check_init(init_rnn_params, hidden=False, quiet=False):
                         f"params[{k!r}]: the seed is not used. Start with "
                         f"rng = np.random.default_rng(rng) and draw every weight from it.{where}",
                         mistake_id="init_rnn_params/ignores-seed")
-            p3 = _get_params(init_rnn_params, D, H, O, np.random.default_rng(seed))
+            try:
+                p3 = _get_params(init_rnn_params, D, H, O, np.random.default_rng(seed))
+            except CheckFailed as err:
+                if err.mistake_id == "generic/crash" and _uses_global_numpy(init_rnn_params, D, H, O, seed):
+                    mistake = next(m for m in INIT_RNN_PARAMS.mistakes if m.id == "init_rnn_params/seeds-global")
+                    crash = str(err).split(" (called with")[0].split(" raised ", 1)[-1]
+                    raise CheckFailed(f"init_rnn_params {mistake.says} Called with a Generator, "
+                                      f"rng = np.random.default_rng({seed}), it raised {crash}{where}.",
+                                      mistake_id=mistake.id) from None
+                raise
             for k in ("Wxh", "Whh", "Why"):
                 if not _array_equal(p1[k], p3[k]):
                     raise CheckFailed(
@@ -204,8 +241,9 @@ def _check_init(init_rnn_params, hidden=False, quiet=False):
                 "on 0: use a normal distribution with mean 0 (rng.standard_normal), not a uniform "
                 f"one on [0, 1) (rng.random). (D={D}, H={H}, O={O})",
                 mistake_id="init_rnn_params/not-centred")
-        if not abs(std - target) < 0.1 * target:
-            mid, why = _describe_scale(std, fans[k], shapes[k][0])
+        # Five percent: on matrices this large a right draw is within one percent.
+        if not abs(std - target) < 0.05 * target:
+            mid, why = _describe_scale(w, fans[k], shapes[k][0])
             raise CheckFailed(f"params[{k!r}] has the wrong scale: {why}. (D={D}, H={H}, O={O})",
                               mistake_id=mid)
     if not quiet:
@@ -267,6 +305,21 @@ INIT_RNN_PARAMS = Exercise(
                 "its entries should be centred on 0: rng.random draws from [0, 1).",
                 _cell(("Whh = rng.standard_normal((H, H)) / np.sqrt(H) * scale",
                        "Whh = rng.random((H, H)) / np.sqrt(H) * scale")), "ch03-init"),
+        Mistake("init_rnn_params/seeds-global",
+                "seeds and draws from numpy's global generator (np.random.seed(rng), "
+                "np.random.randn, ...): rng may be a Generator, which np.random.seed cannot take, "
+                "and reseeding the global generator changes the random numbers of all the code "
+                "that runs after it. Start with rng = np.random.default_rng(rng) (it accepts an "
+                "int, a Generator or None) and draw every weight from it, rng.standard_normal(shape).",
+                mutate(_init, (_SEED, "np.random.seed(rng)\n    rng = np.random.default_rng("
+                                      "np.random.randint(2**31))\n    return {")), "ch03-init"),
+        Mistake("init_rnn_params/uniform",
+                "params['Wxh'] has the wrong scale: its entries are uniformly distributed",
+                _cell((_WXH, "Wxh = rng.uniform(-1.0, 1.0, (H, D)) / np.sqrt(D)")), "ch03-init"),
+        Mistake("init_rnn_params/glorot",
+                "params['Why'] has the wrong scale: its standard deviation is",
+                _linear((_WHY, '{"Why": rng.standard_normal((O, H)) * np.sqrt(2.0 / (H + O)), "by": np.zeros(O)}')),
+                "ch03-init"),
         Mistake("init_rnn_params/unscaled",
                 "params['Wxh'] has the wrong scale: its entries have standard deviation about 1.",
                 _cell((_WXH, "Wxh = rng.standard_normal((H, D))")), "ch03-init"),
@@ -304,6 +357,11 @@ def _count_cases(hidden):
     rng = np.random.default_rng(case_seeds(hidden)[0])
     sizes = [(1, 3, 1), (7, 2, 5), (40, 64, 40)] if hidden else [(3, 5, 4), (65, 100, 65)]
     dicts = [{k: rng.standard_normal(s) for k, s in _expected_shapes(*size).items()} for size in sizes]
+    if not hidden:
+        # The exercise says "any dict of arrays": a visible case says so too (a two-layer RNN).
+        dicts.append({k: rng.standard_normal(s) for k, s in
+                      {"Wxh": (3, 2), "Whh": (3, 3), "bh": (3,), "Wxh2": (4, 3), "Whh2": (4, 4),
+                       "bh2": (4,), "Why": (2, 4), "by": (2,)}.items()})
     if hidden:
         # The function counts *any* dict of arrays: a two-layer model, a gated cell.
         for shapes in ({"Wxh": (4, 3), "Whh": (4, 4), "bh": (4,), "Wxh2": (5, 4), "Whh2": (5, 5),
@@ -351,6 +409,17 @@ COUNT_PARAMETERS = Exercise(
         Mistake("count_parameters/counts-rows",
                 "It counts the rows of each array (len(p)); count all of its entries (p.size).",
                 mutate(_count, (_SUM, "int(sum(len(p) for p in params.values()))")), "ch03-count"),
+        Mistake("count_parameters/assumes-matrices",
+                "It multiplies the first two numbers of every shape, p.shape[0] * p.shape[1]: a "
+                "bias has only one, (H,). The number of entries of any array is p.size, the "
+                "product of all of its shape.",
+                mutate(_count, (_SUM, "int(sum(np.shape(p)[0] * np.shape(p)[1] for p in params.values()))")),
+                "ch03-count"),
+        Mistake("count_parameters/bytes",
+                "It counts bytes (p.nbytes, 8 per float64 number), not numbers: count the entries, "
+                "p.size.",
+                mutate(_count, (_SUM, "int(sum(np.asarray(p).nbytes for p in params.values()))")),
+                "ch03-count"),
         Mistake("count_parameters/returns-float",
                 "count_parameters returns a float; a count is an integer: return int(...).",
                 mutate(_count, (_SUM, "float(sum(np.asarray(p).size for p in params.values()))")),
@@ -440,6 +509,12 @@ OUTPUT_FORWARD = Exercise(
                 "It applies tanh: the output layer is affine, y_t = W_hy h_t + b_y, with no "
                 "nonlinearity.",
                 _tanh_applied, "ch03-output-layer"),
+        Mistake("output_forward/column-form",
+                "It multiplies in the column form, np.dot(Why, ...): hs holds its states as rows, "
+                "(T, B, H), and numpy's products line up the last axis of the left factor with "
+                "the first (or second-to-last) of the right one. With rows, the product is "
+                "hs @ Why.T, (T, B, H) @ (H, O).",
+                mutate(_output_forward, (_YS, "ys = np.dot(Why, hs.T).T + by")), "ch03-output-layer"),
         Mistake("output_forward/last-step-only",
                 "ys has the shape of one time step, (B, O): it is the last step's output only. Apply "
                 "the same Why and by at every time step; ys must be (T, B, O).",
@@ -454,7 +529,15 @@ def check_output_forward(output_forward, hidden=False):
     ``hs`` is ``(T, B, H)``, ``Why`` is ``(O, H)``, ``by`` is ``(O,)``, and ``ys`` must be
     ``(T, B, O)`` with ``ys[t] = hs[t] @ Why.T + by`` at every step. ``cache`` may be anything.
     """
-    run_check(OUTPUT_FORWARD, output_forward, hidden)
+    _check_output_forward(output_forward, hidden)
+
+
+def _check_output_forward(output_forward, hidden=False, quiet=False):
+    naming_crashes(lambda: run_check(OUTPUT_FORWARD, output_forward, hidden, quiet=quiet), OUTPUT_FORWARD,
+                   [(("not aligned",), "output_forward/column-form")])
+
+
+OUTPUT_FORWARD.check_student = lambda fn, hidden: _check_output_forward(fn, hidden, quiet=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,7 +546,7 @@ def check_output_forward(output_forward, hidden=False):
 
 def _ce_cases(hidden):
     specs = ([(1, 1, 3, False, 1.0), (6, 4, 10, True, 2.0), (3, 2, 5, True, 300.0)] if hidden
-             else [(5, 3, 7, True, 2.0), (4, 2, 5, False, 2.0)])
+             else [(5, 3, 7, True, 2.0), (4, 2, 5, False, 2.0), (2, 3, 4, True, 300.0)])
     cases = []
     for seed in case_seeds(hidden):
         rng = np.random.default_rng(seed)
@@ -649,6 +732,17 @@ def _loss_out(change):
     return variant
 
 
+def _softmax_twice(params, x, targets):
+    return _softmax_ce(_softmax(_logits(params, x)), targets)[0]
+
+
+def _pair_not_unpacked(params, x, targets):
+    # ys = output_forward(...) keeps the pair (ys, cache), and the loss is handed the pair.
+    B, H = x.shape[1], params["Whh"].shape[0]
+    hs, _ = _rnn_forward(x, np.zeros((B, H)), params["Wxh"], params["Whh"], params["bh"])
+    return _softmax_ce(_output_forward(hs, params["Why"], params["by"]), targets)[0]
+
+
 INITIAL_LOSS = Exercise(
     name="initial_loss",
     reference=_initial_loss,
@@ -688,6 +782,16 @@ INITIAL_LOSS = Exercise(
                 "It scores only the last time step: a character model predicts at every step, and "
                 "the loss is the mean over all T*B positions.",
                 _last_step_loss, "ch03-initial-loss"),
+        Mistake("initial_loss/softmax-twice",
+                "It applies softmax before the loss: sequence_cross_entropy takes the logits and "
+                "applies the softmax itself (a softmax of probabilities, all between 0 and 1, is "
+                "close to uniform). Pass it ys, the output layer's logits.",
+                _softmax_twice, "ch03-initial-loss"),
+        Mistake("initial_loss/pair-not-unpacked",
+                "A function you call returns a pair, and the pair was used as one array: "
+                "rnn_forward returns (hs, cache) and output_forward returns (ys, cache). Unpack "
+                "them: hs, _ = rnn_forward(...), ys, _ = output_forward(...).",
+                _pair_not_unpacked, "ch03-initial-loss"),
         Mistake("initial_loss/targets-shifted-again",
                 "It compares logits[t] with targets[t + 1]: the targets are already the next "
                 "characters (targets[t] is what to predict after reading x[t]), so do not shift "
@@ -697,7 +801,8 @@ INITIAL_LOSS = Exercise(
 )
 
 
-def check_initial_loss(initial_loss, hidden=False, output_forward=None, sequence_cross_entropy=None):
+def check_initial_loss(initial_loss, hidden=False, output_forward=None, sequence_cross_entropy=None,
+                       quiet=False):
     """Check a student's ``initial_loss(params, x, targets) -> float``.
 
     The model runs from ``h0 = 0``: the RNN over ``x``, the output layer at every step, and the
@@ -714,11 +819,15 @@ def check_initial_loss(initial_loss, hidden=False, output_forward=None, sequence
     """
     depends = {}
     if output_forward is not None:
-        depends["output_forward"] = lambda: run_check(OUTPUT_FORWARD, output_forward, hidden, quiet=True)
+        depends["output_forward"] = lambda: _check_output_forward(output_forward, hidden, quiet=True)
     if sequence_cross_entropy is not None:
         depends["sequence_cross_entropy"] = lambda: run_check(SEQUENCE_CROSS_ENTROPY, sequence_cross_entropy,
                                                               hidden, quiet=True)
-    run_check(INITIAL_LOSS, initial_loss, hidden, depends=depends)
+    naming_crashes(lambda: run_check(INITIAL_LOSS, initial_loss, hidden, depends=depends, quiet=quiet),
+                   INITIAL_LOSS, [(("'tuple'",), "initial_loss/pair-not-unpacked")])
+
+
+INITIAL_LOSS.check_student = lambda fn, hidden: check_initial_loss(fn, hidden, quiet=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -734,6 +843,10 @@ _CH03_EXERCISE, check_ch03_questions = question_set("ch03_questions", [
                   "That leaves out the biases b_h and b_y: they are parameters too, H + O = 165 more."),
             Wrong(13165, "no-recurrent-matrix",
                   "That leaves out W_hh, the recurrent matrix, H * H = 10000 parameters."),
+            Wrong(23100, "no-output-bias",
+                  "That leaves out the output bias b_y, O = 65 parameters: it is a parameter too."),
+            Wrong(23065, "no-hidden-bias",
+                  "That leaves out the hidden bias b_h, H = 100 parameters: it is a parameter too."),
         ),
         section="ch03-count"),
     Question(
