@@ -270,20 +270,25 @@ def test_outputs_returned_in_swapped_order_are_named():
     _fails(check_rnn_step_backward, step_ref, bad, words=["swapped", "in this order"])
 
 
-def test_forward_storing_h0_as_its_first_state_is_told_entry_0_is_extra():
-    def f(x, h0, Wxh, Whh, bh):
-        hs, _ = good_forward(x, h0, Wxh, Whh, bh)
-        return np.concatenate([h0[None], hs]), None
-    _fails(check_rnn_forward, f, words=["one time step too many at the start"])
+def test_an_extra_first_time_step_is_told_so_by_the_generic_diagnosis():
+    from rnnlib.checks._engine import generic_diagnosis
+
+    right = np.random.default_rng(0).standard_normal((5, 3, 4))
+    got = np.concatenate([np.zeros((1, 3, 4)), right])
+    mid, sentence = generic_diagnosis("hs", got, right, None, time_axis=0)
+    assert mid == "generic/extra-first-step" and "one time step too many at the start" in sentence
 
 
-def test_forward_whose_loop_stops_early_is_told_to_check_the_range():
-    def f(x, h0, Wxh, Whh, bh):
-        hs, _ = good_forward(x, h0, Wxh, Whh, bh)
-        hs = hs.copy()
-        hs[-1] = 0.0
-        return hs, None
-    _fails(check_rnn_forward, f, words=["all zeros from", "range(T)"])
+def test_steps_left_at_zero_by_a_loop_that_stops_early_are_told_so_by_the_generic_diagnosis():
+    from rnnlib.checks._engine import generic_diagnosis
+
+    right = np.random.default_rng(0).standard_normal((5, 3, 4))
+    got = right.copy()
+    got[-2:] = 0.0
+    mid, sentence = generic_diagnosis("hs", got, right, None, time_axis=0)
+    assert mid == "generic/loop-stops-early" and "range(T)" in sentence
+    ids = np.array([[3, 1, 0, 0]])  # token ids: 0 is a token here, not a step never computed
+    assert generic_diagnosis("ids", ids, np.array([[3, 1, 2, 0]]), None, time_axis=1)[0] == "generic/value"
 
 
 def test_forward_returning_batch_major_states_is_told_time_comes_first():
