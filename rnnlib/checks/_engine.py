@@ -94,12 +94,18 @@ class Mistake:
         Same signature as the reference; computes what the mistaken code computes.
     section : str
         Label of the book section that teaches the point (``"ch04-bptt"``), or "".
+    crashes : tuple of str
+        Fragments of the error a student's version of this mistake raises, when numpy words it
+        differently from one implementation to the next (np.stack of slices of unequal lengths,
+        an index out of bounds, np.dot's "not aligned"): a crash whose text holds one of them is
+        named as this mistake.
     """
 
     id: str
     says: str
     variant: Callable
     section: str = ""
+    crashes: tuple = ()
 
 
 class Case(NamedTuple):
@@ -142,6 +148,13 @@ class Exercise:
         :func:`run_backward_check`).
     arg_names : tuple of str
         Names of a case's arguments, for messages (default: the reference's parameters).
+    cache_extra : callable, optional
+        ``cache_extra(case) -> [(slug, value), ...]``: arrays a prescribed cache's field may hold
+        by mistake (a pre-activation where the activation belongs), each naming the catalogued
+        mistake ``<name>/<slug>``. A cache holding the right fields in another order is named
+        as ``<name>/cache-order`` when the catalogue has that entry.
+    cache_hints : dict
+        ``{field: sentence}`` added when a cache field holds wrong values (what it must hold).
     check_student : callable, optional
         ``check_student(fn, hidden)``: how to check a function standing in for the student's,
         for checkers that do more than :func:`run_check` (a sampler, a training loop). Default:
@@ -174,6 +187,8 @@ class Exercise:
     forward: Callable = None
     arg_names: tuple = ()
     check_student: Callable = None
+    cache_extra: Callable = None
+    cache_hints: dict = dataclasses.field(default_factory=dict)
     diagnose: Callable = None
     kinds: dict = dataclasses.field(default_factory=dict)
 
@@ -594,6 +609,8 @@ def run_check(exercise, student, hidden=False, *, depends=None, prepare=None, st
                 raise
             mistake = _explain_crash(exercise, student, prepare, cases, i, name, allow, str(err))
             if mistake is None:
+                mistake = _crash_by_words(exercise, str(err))
+            if mistake is None:
                 # A crash can come from a function it builds on (a wrong shape returned by the
                 # student's step, say): that one is named first, as for a wrong result.
                 blame = _dependency_failure(depends, name, f" ({case.label})", "crashed")
@@ -886,6 +903,12 @@ def _explain_crash(exercise, student, prepare, cases, i, name, allow, message=""
     return same_error[0] if same_error else None
 
 
+def _crash_by_words(exercise, message):
+    """The catalogued mistake whose ``crashes`` fragments the crash's text holds, or None."""
+    text = message.split(" (called with")[0]
+    return next((m for m in exercise.mistakes if any(w in text for w in m.crashes)), None)
+
+
 def _crash_text(message):
     """``"ValueError: cannot reshape ..."`` from :func:`call_student`'s crash message."""
     if " raised " not in message or " (called with arguments of shapes" not in message:
@@ -945,16 +968,27 @@ def _check_cache(exercise, got, expected, case, name):
         raise CheckFailed(
             f"{name}'s cache should be the tuple ({', '.join(fields)}), but it is "
             f"{fmt_shape(cache)} ({case.label}).", mistake_id="generic/cache")
+    catalogue = {m.id: m for m in exercise.mistakes}
     order = _cache_order(cache, fields, want)
     if order is not None:
+        holds = f"Yours holds ({', '.join(order)})."
+        mistake = catalogue.get(f"{exercise.name}/cache-order")
+        if mistake is not None:
+            raise CheckFailed(f"{name} returns the right output, but {mistake.says} {holds} "
+                              f"({case.label})", mistake_id=mistake.id)
         raise CheckFailed(
             f"{name} returns the right output, but its cache holds the right values in another "
-            f"order ({case.label}): yours is ({', '.join(order)}), the exercise's is "
-            f"({', '.join(fields)}). The backward pass unpacks it in that order.",
-            mistake_id="generic/cache")  # a catalogue may name it (checks.rnn.naming_the_cache)
+            f"order ({case.label}). {holds} The exercise's is ({', '.join(fields)}): the "
+            "backward pass unpacks it in that order.", mistake_id="generic/cache")
+    extra = exercise.cache_extra(case) if exercise.cache_extra is not None else ()
     for field, mine, right in zip(fields, cache, want):
         if not close(_as_number_or_array(mine), _as_number_or_array(right), exercise.rtol, exercise.atol):
-            hint = _holds_instead(field, mine, fields, want)
+            for slug, value in extra:
+                mistake = catalogue.get(f"{exercise.name}/{slug}")
+                if mistake is not None and close(_as_number_or_array(mine), _as_number_or_array(value)):
+                    raise CheckFailed(f"{name} returns the right output, but {mistake.says} "
+                                      f"({case.label})", mistake_id=mistake.id)
+            hint = _holds_instead(field, mine, fields, want) + exercise.cache_hints.get(field, "")
             if isinstance(mine, _ndarray) and isinstance(right, _ndarray) and mine.shape == right.shape \
                     and right.ndim >= 3 and close(mine, np.broadcast_to(right[-1], right.shape)):
                 hint = (" Every entry holds the last step's value: the same array was stored at "

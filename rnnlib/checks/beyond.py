@@ -26,7 +26,6 @@ from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_backward_check, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
 from rnnlib.checks.data import PAST_THE_END
-from rnnlib.checks.rnn import naming_crashes, naming_the_cache
 from rnnlib.gradcheck import check_backward as _check_backward
 
 __all__ = [
@@ -257,7 +256,7 @@ STEP_FORWARD = Exercise(
         Mistake("lstm_step_forward/split-along-rows",
                 "np.split(a, 4) splits the rows (axis 0) by default: the four blocks are blocks "
                 "of columns of a (B, 4H), np.split(a, 4, axis=1), or slices a[:, k*H:(k+1)*H].",
-                mutate(_step_forward, (_SLICES, "i, f, g, o = np.split(gates, 4)")), "ch07-lstm-cell"),
+                mutate(_step_forward, (_SLICES, "i, f, g, o = np.split(gates, 4)")), "ch07-lstm-cell", crashes=("array split does not result in an equal division",)),
         Mistake("lstm_step_forward/column-form",
                 "h_t and c_t are (H, B), the column form (W x_t with the examples as columns): with "
                 "the examples as rows, as x_t, h_prev and c_prev are given, the pre-activations are "
@@ -288,34 +287,16 @@ STEP_FORWARD = Exercise(
 )
 
 
-_CACHE_HINTS = {
-    "in gates": " gates must be the (B, 4H) array of the activated i, f, g, o side by side, in "
-                "that order: after the sigmoids and the tanh, not the pre-activations a.",
-    "in tanh_c": " tanh_c must be np.tanh(c_t), of the new cell state.",
+STEP_FORWARD.cache_extra = _cache_extra
+STEP_FORWARD.cache_hints = {
+    "gates": " gates must be the (B, 4H) array of the activated i, f, g, o side by side, in "
+             "that order: after the sigmoids and the tanh, not the pre-activations a.",
+    "tanh_c": " tanh_c must be np.tanh(c_t), of the new cell state.",
 }
 
 
-def _with_hints(check, hints, kinds=("generic/cache", "generic/crash")):
-    """Run ``check()``; a generic failure whose message contains a key gets the key's hint."""
-    try:
-        check()
-    except CheckFailed as err:
-        if err.mistake_id in kinds:
-            for key, hint in hints.items():
-                if key in str(err):
-                    raise CheckFailed(str(err) + hint, mistake_id=err.mistake_id) from None
-        raise
-
-
 def _check_step_forward(lstm_step_forward, hidden=False, quiet=False):
-    naming_the_cache(
-        STEP_FORWARD,
-        lambda: naming_crashes(
-            lambda: _with_hints(lambda: run_check(STEP_FORWARD, _flat_student(lstm_step_forward), hidden,
-                                                  prepare=_flat, quiet=quiet), _CACHE_HINTS),
-            STEP_FORWARD, [(("array split does not result in an equal division",),
-                            "lstm_step_forward/split-along-rows")]),
-        lstm_step_forward, hidden, _cache_extra)
+    run_check(STEP_FORWARD, _flat_student(lstm_step_forward), hidden, prepare=_flat, quiet=quiet)
 
 
 STEP_FORWARD.check_student = lambda fn, hidden: _check_step_forward(fn, hidden, quiet=True)
@@ -613,7 +594,7 @@ WINDOWS = Exercise(
                 "horizon values after it, so there are only M = N - window - horizon + 1 windows, "
                 "the last target ending exactly at the last value.",
                 mutate(_windows, ("M = len(series) - window - horizon + 1", "M = len(series) - window"),
-                       inner=_data.sliding_windows), "ch07-windows"),
+                       inner=_data.sliding_windows), "ch07-windows", crashes=PAST_THE_END),
         Mistake("forecast_windows/y-squeezed",
                 "y has lost its horizon axis: keep it, y has shape (M, horizon) even when "
                 "horizon = 1, y[i] = series[i + window : i + window + horizon].",
@@ -657,15 +638,9 @@ def check_forecast_windows(forecast_windows, hidden=False):
     hidden : bool
         Hidden tests: other seeds and sizes, a series with a single window (``M = 1``).
     """
-    _check_windows(forecast_windows, hidden)
+    run_check(WINDOWS, forecast_windows, hidden)
 
 
-def _check_windows(forecast_windows, hidden=False, quiet=False):
-    naming_crashes(lambda: run_check(WINDOWS, forecast_windows, hidden, quiet=quiet), WINDOWS,
-                   [(PAST_THE_END, "forecast_windows/targets-past-the-end")])
-
-
-WINDOWS.check_student = lambda fn, hidden: _check_windows(fn, hidden, quiet=True)
 
 
 # ---------------------------------------------------------------------------------------------

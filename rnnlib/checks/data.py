@@ -16,7 +16,6 @@ from rnnlib import data as _data
 from rnnlib.checks._core import case_seeds, fmt_shape
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
-from rnnlib.checks.rnn import naming_crashes
 
 __all__ = ["check_char_vocab", "check_one_hot", "check_make_batches", "check_sliding_windows",
            "check_ch01_questions"]
@@ -44,6 +43,13 @@ def _first_diff(a, b):
     """Index (tuple) of the first entry where two equally shaped arrays differ."""
     return tuple(int(i) for i in _argwhere(_asarray(a) != _asarray(b))[0])
 
+
+
+#: What numpy says when a slice or an index runs past the end of an array (np.stack of slices
+#: of different lengths, np.array of them, an index out of range, a short slice assigned into
+#: a preallocated row).
+PAST_THE_END = ("must have the same shape", "inhomogeneous", "out of bounds",
+                "could not broadcast input array from shape")
 
 # ---------------------------------------------------------------------------------------------
 # char_vocab
@@ -614,7 +620,7 @@ SLIDING_WINDOWS = Exercise(
                 "are series[i + window : i + window + horizon], and with M = N - window - "
                 "horizon + 1 windows the last target ends exactly at the last value, "
                 "series[N - 1].",
-                mutate(_sliding_windows, (_M, "M = len(series) - window")), "ch01-windows"),
+                mutate(_sliding_windows, (_M, "M = len(series) - window")), "ch01-windows", crashes=PAST_THE_END),
         Mistake("sliding_windows/drops-horizon-axis",
                 "y has lost its horizon axis: keep it, y[i] = series[i + window : i + window + horizon] "
                 "is (horizon,) (or (horizon, D)) even when horizon = 1.",
@@ -634,22 +640,7 @@ def check_sliding_windows(sliding_windows, hidden=False):
     horizon axis, swapped axes, windows one step early or late, and targets that overlap the
     window; windows whose targets run past the end of the series (a crash) are named too.
     """
-    _check_sliding_windows(sliding_windows, hidden)
-
-
-def _check_sliding_windows(sliding_windows, hidden=False, quiet=False):
-    naming_crashes(lambda: run_check(SLIDING_WINDOWS, sliding_windows, hidden, quiet=quiet), SLIDING_WINDOWS,
-                   [(PAST_THE_END, "sliding_windows/targets-past-the-end")])
-
-
-#: What numpy says when a slice or an index runs past the end of an array (np.stack of slices
-#: of different lengths, np.array of them, an index out of range, a short slice assigned into
-#: a preallocated row).
-PAST_THE_END = ("must have the same shape", "inhomogeneous", "out of bounds",
-                "could not broadcast input array from shape")
-
-
-SLIDING_WINDOWS.check_student = lambda fn, hidden: _check_sliding_windows(fn, hidden, quiet=True)
+    run_check(SLIDING_WINDOWS, sliding_windows, hidden)
 
 
 # ---------------------------------------------------------------------------------------------

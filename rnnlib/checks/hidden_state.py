@@ -17,7 +17,7 @@ from rnnlib import probes as _probes
 from rnnlib.checks._core import case_seeds
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
-from rnnlib.checks.rnn import _check_forward, _check_step_forward
+from rnnlib.checks.rnn import FORWARD, STEP_FORWARD
 
 __all__ = ["check_memory_probe", "check_ch02_questions"]
 
@@ -182,8 +182,8 @@ def check_memory_probe(memory_probe, hidden=False, rnn_forward=None, rnn_step_fo
         def forward_check():
             inner = {}
             if rnn_step_forward is not None:
-                inner["rnn_step_forward"] = lambda: _check_step_forward(rnn_step_forward, hidden, quiet=True)
-            _check_forward(rnn_forward, hidden, depends=inner, quiet=True)
+                inner["rnn_step_forward"] = lambda: run_check(STEP_FORWARD, rnn_step_forward, hidden, quiet=True)
+            run_check(FORWARD, rnn_forward, hidden, depends=inner, quiet=True)
 
         depends["rnn_forward"] = forward_check
     run_check(MEMORY_PROBE, memory_probe, hidden, depends=depends)

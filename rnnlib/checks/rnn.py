@@ -77,120 +77,6 @@ def _sequence_cases(hidden, with_dhs=False):
 # or (for the step) the pre-activation where h_t belongs.
 
 
-def cache_diagnosis(cache, want, fields, extra=()):
-    """``(slug, detail)`` describing a wrong cache, or None.
-
-    Parameters
-    ----------
-    cache : tuple
-        The student's cache.
-    want : tuple
-        The reference's cache, field by field.
-    fields : tuple of str
-        The fields' names, in the prescribed order.
-    extra : sequence of (slug, value)
-        Other arrays a field may hold by mistake, each the slug of its catalogued mistake.
-
-    Returns
-    -------
-    (slug, detail) or None
-        The catalogued mistake's slug (``cache-order``, or one of ``extra``'s) and a sentence
-        saying what this cache holds.
-    """
-    if not isinstance(cache, (tuple, list)) or len(cache) != len(fields):
-        return None
-
-    def same(a, b):
-        return close(np.asarray(a) if not isinstance(a, np.ndarray) else a,
-                     np.asarray(b) if not isinstance(b, np.ndarray) else b)
-
-    held = []  # which prescribed field each slot holds (None: none of them)
-    for mine in cache:
-        held.append(next((j for j, right in enumerate(want) if same(mine, right)), None))
-    wrong = [k for k in range(len(fields)) if held[k] != k]
-    if not wrong:
-        return None
-    if None not in held and sorted(held) == list(range(len(fields))):
-        return "cache-order", f"Yours holds ({', '.join(fields[j] for j in held)})."
-    for k in wrong:
-        for slug, value in extra:
-            if same(cache[k], value):
-                return slug, ""
-    return None  # something else: the engine's "holds wrong values in <field>" stands
-
-
-def naming_the_cache(exercise, check, student, hidden, extra=lambda case: ()):
-    """Run ``check()``; a wrong cache (``generic/cache``) is described by :func:`cache_diagnosis`
-    and named as the exercise's catalogued mistake ``<name>/<slug>`` (which must exist).
-
-    ``student`` is called on the exercise's cases to find the first case whose cache is
-    wrong (its cache is the last value it returns); ``extra(case)`` gives the other arrays a
-    field may hold by mistake.
-    """
-    try:
-        check()
-    except CheckFailed as err:
-        if err.mistake_id != "generic/cache":
-            raise
-        for case in exercise.cases(hidden):
-            want = exercise.reference(*[a.copy() if isinstance(a, np.ndarray) else a for a in case.args])[-1]
-            try:
-                got = call_student(student, *case.args, name=exercise.name)
-            except Exception:  # noqa: BLE001 - the engine's message stands
-                break
-            found = cache_diagnosis(got[-1], tuple(want), exercise.cache_fields, extra(case))
-            if found:
-                slug, detail = found
-                mistake = next(m for m in exercise.mistakes if m.id == f"{exercise.name}/{slug}")
-                detail = f" {detail}" if detail else ""
-                raise CheckFailed(f"{exercise.name} returns the right output, but {mistake.says}{detail} "
-                                  f"({case.label})", mistake_id=mistake.id) from None
-        raise
-
-
-def crash_named(err, exercise, rules):
-    """A crash (``generic/crash``) whose numpy error says which catalogued mistake made it.
-
-    Some mistakes crash in ways numpy words differently from one implementation to the next
-    (np.stack of slices of unequal lengths, an index out of bounds, np.dot's "not aligned"), so
-    the engine cannot match the crash to the mistake's variant by its exact text.
-
-    Parameters
-    ----------
-    err : CheckFailed
-    exercise : Exercise
-    rules : sequence of (tuple of str, str)
-        ``(substrings, mistake_id)``: a crash whose text contains one of the substrings is named
-        as that catalogued mistake.
-
-    Returns
-    -------
-    CheckFailed or None
-        The failure naming the mistake (with what numpy said), or None.
-    """
-    text = str(err)
-    if err.mistake_id != "generic/crash":
-        return None
-    crash = text.split(" (called with")[0].split(" raised ", 1)[-1]
-    for keys, mistake_id in rules:
-        if any(k in crash for k in keys):
-            mistake = next(m for m in exercise.mistakes if m.id == mistake_id)
-            return CheckFailed(f"{exercise.name}: {mistake.says} (Here it raised {crash}.)",
-                               mistake_id=mistake_id)
-    return None
-
-
-def naming_crashes(check, exercise, rules):
-    """Run ``check()``; a crash that :func:`crash_named` recognises is named."""
-    try:
-        check()
-    except CheckFailed as err:
-        named = crash_named(err, exercise, rules)
-        if named is None:
-            raise
-        raise named from None
-
-
 # ---------------------------------------------------------------------------------------------
 # rnn_step_forward
 
@@ -299,12 +185,7 @@ def _step_extra(case):
     return (("cache-pre-activation", x_t @ Wxh.T + h_prev @ Whh.T + bh),)
 
 
-def _check_step_forward(rnn_step_forward, hidden=False, quiet=False):
-    naming_the_cache(STEP_FORWARD, lambda: run_check(STEP_FORWARD, rnn_step_forward, hidden, quiet=quiet),
-                     rnn_step_forward, hidden, _step_extra)
-
-
-STEP_FORWARD.check_student = lambda fn, hidden: _check_step_forward(fn, hidden, quiet=True)
+STEP_FORWARD.cache_extra = _step_extra
 
 
 def check_rnn_step_forward(rnn_step_forward, hidden=False):
@@ -323,7 +204,7 @@ def check_rnn_step_forward(rnn_step_forward, hidden=False):
         With a message naming the problem (shape, missing term, transposed weight, nonlinearity,
         a cache whose arrays are in the wrong order).
     """
-    _check_step_forward(rnn_step_forward, hidden)
+    run_check(STEP_FORWARD, rnn_step_forward, hidden)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,14 +360,6 @@ FORWARD = Exercise(
 )
 
 
-def _check_forward(rnn_forward, hidden=False, depends=None, quiet=False):
-    naming_the_cache(FORWARD, lambda: run_check(FORWARD, rnn_forward, hidden, depends=depends, quiet=quiet),
-                     rnn_forward, hidden)
-
-
-FORWARD.check_student = lambda fn, hidden: _check_forward(fn, hidden, quiet=True)
-
-
 def check_rnn_forward(rnn_forward, hidden=False, rnn_step_forward=None):
     """Check a student's ``rnn_forward(x, h0, Wxh, Whh, bh) -> (hs, cache)``.
 
@@ -502,8 +375,8 @@ def check_rnn_forward(rnn_forward, hidden=False, rnn_step_forward=None):
     """
     depends = {}
     if rnn_step_forward is not None:
-        depends["rnn_step_forward"] = lambda: _check_step_forward(rnn_step_forward, hidden, quiet=True)
-    _check_forward(rnn_forward, hidden, depends=depends)
+        depends["rnn_step_forward"] = lambda: run_check(STEP_FORWARD, rnn_step_forward, hidden, quiet=True)
+    run_check(FORWARD, rnn_forward, hidden, depends=depends)
 
 
 # ---------------------------------------------------------------------------------------------

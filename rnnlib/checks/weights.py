@@ -24,7 +24,6 @@ from rnnlib import rnn as _rnn
 from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape
 from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
-from rnnlib.checks.rnn import naming_crashes
 
 __all__ = [
     "check_init_rnn_params",
@@ -514,7 +513,7 @@ OUTPUT_FORWARD = Exercise(
                 "(T, B, H), and numpy's products line up the last axis of the left factor with "
                 "the first (or second-to-last) of the right one. With rows, the product is "
                 "hs @ Why.T, (T, B, H) @ (H, O).",
-                mutate(_output_forward, (_YS, "ys = np.dot(Why, hs.T).T + by")), "ch03-output-layer"),
+                mutate(_output_forward, (_YS, "ys = np.dot(Why, hs.T).T + by")), "ch03-output-layer", crashes=("not aligned",)),
         Mistake("output_forward/last-step-only",
                 "ys has the shape of one time step, (B, O): it is the last step's output only. Apply "
                 "the same Why and by at every time step; ys must be (T, B, O).",
@@ -533,8 +532,7 @@ def check_output_forward(output_forward, hidden=False):
 
 
 def _check_output_forward(output_forward, hidden=False, quiet=False):
-    naming_crashes(lambda: run_check(OUTPUT_FORWARD, output_forward, hidden, quiet=quiet), OUTPUT_FORWARD,
-                   [(("not aligned",), "output_forward/column-form")])
+    run_check(OUTPUT_FORWARD, output_forward, hidden, quiet=quiet)
 
 
 OUTPUT_FORWARD.check_student = lambda fn, hidden: _check_output_forward(fn, hidden, quiet=True)
@@ -791,7 +789,7 @@ INITIAL_LOSS = Exercise(
                 "A function you call returns a pair, and the pair was used as one array: "
                 "rnn_forward returns (hs, cache) and output_forward returns (ys, cache). Unpack "
                 "them: hs, _ = rnn_forward(...), ys, _ = output_forward(...).",
-                _pair_not_unpacked, "ch03-initial-loss"),
+                _pair_not_unpacked, "ch03-initial-loss", crashes=("'tuple'",)),
         Mistake("initial_loss/targets-shifted-again",
                 "It compares logits[t] with targets[t + 1]: the targets are already the next "
                 "characters (targets[t] is what to predict after reading x[t]), so do not shift "
@@ -823,8 +821,7 @@ def check_initial_loss(initial_loss, hidden=False, output_forward=None, sequence
     if sequence_cross_entropy is not None:
         depends["sequence_cross_entropy"] = lambda: run_check(SEQUENCE_CROSS_ENTROPY, sequence_cross_entropy,
                                                               hidden, quiet=True)
-    naming_crashes(lambda: run_check(INITIAL_LOSS, initial_loss, hidden, depends=depends, quiet=quiet),
-                   INITIAL_LOSS, [(("'tuple'",), "initial_loss/pair-not-unpacked")])
+    run_check(INITIAL_LOSS, initial_loss, hidden, depends=depends, quiet=quiet)
 
 
 INITIAL_LOSS.check_student = lambda fn, hidden: check_initial_loss(fn, hidden, quiet=True)
