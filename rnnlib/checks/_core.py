@@ -178,7 +178,7 @@ def call_student(fn, *args, name=None, allow=(), copy_args=True, **kwargs):
                 "return)."
             )
         line = _failing_line(err)
-        at = f" at the line `{line}`" if line else ""
+        at = f" at the line {line}" if line else ""
         raise CheckFailed(
             f"{name} raised {type(err).__name__}{at}: {err} (called with arguments of shapes "
             f"{shapes}).{hint}",
@@ -187,23 +187,35 @@ def call_student(fn, *args, name=None, allow=(), copy_args=True, **kwargs):
 
 
 def _failing_line(err):
-    """The source line of the student's code where ``err`` was raised, or "" if unknown.
+    """Where in the student's code ``err`` was raised, as a phrase, or "" if unknown.
 
-    The last frame of the traceback that is neither numpy's nor rnnlib's: the line the
-    student wrote (notebook cells are in ``linecache``, as IPython registers them).
+    The frames of the traceback that are neither numpy's nor rnnlib's are the student's
+    (notebook cells are in ``linecache``, as IPython registers them). The first is the line of
+    the function being checked; the last is where it failed. When they differ (the checked
+    function called another of the student's), both are named: the mistake is often in what
+    the outer line passed in (an ``h0`` of the wrong size), not in the inner line that crashed.
     """
     import linecache
     import os
 
     skip = tuple(os.path.dirname(m.__file__) for m in (np, _rnnlib_package()))
-    found = ""
+    lines = []
     tb = err.__traceback__
     while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if not filename.startswith(skip):
-            found = linecache.getline(filename, tb.tb_lineno).strip()
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith(skip):
+            lines.append((code.co_name, _short(linecache.getline(code.co_filename, tb.tb_lineno).strip())))
         tb = tb.tb_next
-    return found if len(found) <= 100 else found[:97] + "..."
+    lines = [(fn, line) for fn, line in lines if line]
+    if not lines:
+        return ""
+    if len(lines) == 1 or lines[0][1] == lines[-1][1]:
+        return f"`{lines[-1][1]}`"
+    return f"`{lines[0][1]}` (inside {lines[-1][0]}, at `{lines[-1][1]}`)"
+
+
+def _short(line):
+    return line if len(line) <= 100 else line[:97] + "..."
 
 
 def _rnnlib_package():

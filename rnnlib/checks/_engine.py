@@ -471,9 +471,19 @@ def _shape_diagnosis(name, got, want, time_axis, rtol, atol):
             return "generic/missing-step", (
                 f"{shapes} One time step is missing: check the range of the loop over time "
                 "(range(T) visits t = 0..T-1).")
+    if got.size == want.size and got.ndim != want.ndim:
+        return "generic/shape", (f"{shapes} It has the right number of entries with axes merged or "
+                                 "split: keep each axis of the result separate (a reshape or a "
+                                 "flatten too many, or one missing).")
     if got.ndim == want.ndim - 1:
-        return "generic/shape", (f"{shapes} One axis is missing: check the sums (axis=...) and the "
-                                 "indexing over time or batch.")
+        for k in range(want.ndim):
+            if want.shape[:k] + want.shape[k + 1:] == got.shape:
+                if want.shape[k] == 1:
+                    return "generic/shape", (f"{shapes} The axis of length 1 (axis {k}) is missing: "
+                                             "keep it (keepdims=True, or [:, None]).")
+                return "generic/shape", (f"{shapes} Axis {k} (of length {want.shape[k]}) is missing: "
+                                         "a sum, a mean or an index removed it.")
+        return "generic/shape", f"{shapes} One axis is missing."
     if got.ndim == want.ndim + 1:
         return "generic/shape", (f"{shapes} There is one axis too many: a sum or an index that should "
                                  "remove an axis is missing.")
@@ -780,6 +790,11 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
                                           exercise.time_axis.get(first.split("[")[0]),
                                           exercise.rtol, exercise.atol)
     others = [n for n in wrong[1:]]
+    if len(wrong) == 1 and len(right) >= 2 and mid in ("generic/value", "generic/time-step"):
+        # The others are right, so what they share (the upstream gradient dz, the states) is
+        # right: the mistake is in the one line that forms this value.
+        sentence += (f" Everything else you return is right, so what it shares with {first} is "
+                     f"right too: the mistake is in the line that computes {first} itself.")
     tail = ""
     if right:
         shown = _join(right, wrong)
@@ -914,7 +929,8 @@ def _crash_text(message):
     if " raised " not in message or " (called with arguments of shapes" not in message:
         return ""
     text = message.split(" raised ", 1)[1].rsplit(" (called with arguments of shapes", 1)[0]
-    return re.sub(r" at the line `.*?`:", ":", text, count=1)  # where it failed is not the error
+    # Where it failed is not the error: " at the line `...` (inside f, at `...`):" goes.
+    return re.sub(r" at the line `.*?`( \(inside .*?`\))?:", ":", text, count=1)
 
 
 def _variant_values(exercise, prepare, mistake, case):
