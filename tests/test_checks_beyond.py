@@ -310,3 +310,32 @@ def test_windows_reshaped_instead_of_transposed_are_named():
 ])
 def test_blind_last_value_mistakes_are_named(forecast, mistake_id):
     _named(check_last_value_forecast, forecast, mistake_id=mistake_id)
+
+
+# --- Round 2 of the outside tester's blind mistakes --------------------------------------------
+
+def test_the_candidates_slope_taken_as_a_sigmoids_is_named():
+    def lstm_step_backward(dout, cache):
+        dh, dc_in = dout
+        x_t, h_prev, c_prev, gates, tanh_c, Wx, Wh = cache
+        i, f, g, o = np.split(gates, 4, axis=1)
+        dc = dc_in + dh * o * (1 - tanh_c ** 2)
+        da = np.concatenate([dc * g, dc * c_prev, dc * i, dh * tanh_c], 1) * gates * (1 - gates)
+        return da @ Wx, da @ Wh, dc * f, da.T @ x_t, da.T @ h_prev, da.sum(axis=0)
+
+    text = _named(check_lstm_step_backward, unguarded(lstm_step_forward), lstm_step_backward,
+                  mistake_id="lstm_step_backward/candidate-sigmoid-slope")
+    assert "1 - g**2" in text
+
+
+@pytest.mark.parametrize("fn, mistake_id", [
+    (lambda x, horizon=1: np.repeat(x[-1], horizon), "last_value_forecast/repeat-without-axis"),
+    (lambda x, horizon=1: np.tile(x[-1, :, 0], horizon).reshape(x.shape[1], horizon),
+     "last_value_forecast/tiled-then-reshaped"),
+    # x[-1].squeeze() also drops the batch axis when B = 1 (a visible case has B = 1)
+    (lambda x, horizon=1: np.repeat(x[-1].squeeze()[:, None], horizon, axis=1),
+     "last_value_forecast/squeezes-the-batch-axis"),
+])
+@pytest.mark.parametrize("hidden", [False, True])
+def test_blind_tester_last_value_mistakes_are_named(fn, mistake_id, hidden):
+    _named(lambda f: check_last_value_forecast(f, hidden=hidden), fn, mistake_id=mistake_id)

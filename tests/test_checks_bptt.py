@@ -22,7 +22,7 @@ def good_numerical_gradient(f, x, h=1e-5):
 
 
 def copying_numerical_gradient(f, x, h=1e-5):
-    # Also correct: perturbs copies instead of x itself.
+    # Wrong: perturbs copies, which an f that reads x itself (the exercise allows it) never sees.
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         xp, xm = x.copy(), x.copy()
@@ -62,7 +62,7 @@ def flattened(f, x, h=1e-5):
     return good_numerical_gradient(f, x, h).ravel()
 
 
-@pytest.mark.parametrize("fn", [good_numerical_gradient, copying_numerical_gradient])
+@pytest.mark.parametrize("fn", [good_numerical_gradient])
 def test_correct_numerical_gradient_passes(fn):
     check_numerical_gradient(fn)
     check_numerical_gradient(fn, hidden=True)
@@ -205,3 +205,61 @@ def test_wrong_rnn_loss_is_named(bug, words):
 def test_rnn_loss_message_reports_a_gradient_check():
     with pytest.raises(CheckFailed, match="gradient check agrees"):
         check_rnn_loss(make_loss("no_carry"))
+
+
+# ---- Mistakes an outside tester wrote blind (round 2), in a student's own words ---------------
+
+def _named(check, fn, mistake_id, *words, hidden=False):
+    with pytest.raises(CheckFailed) as err:
+        check(fn, hidden=hidden)
+    assert err.value.mistake_id == mistake_id, str(err.value)
+    for w in words:
+        assert w in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_perturbing_copies_is_named_with_an_f_that_reads_x_itself(hidden):
+    # The exercise says f may read x itself: one checked f is a closure that ignores its argument.
+    _named(check_numerical_gradient, copying_numerical_gradient, "numerical_gradient/perturbs-a-copy",
+           "reads x itself", hidden=hidden)
+
+
+def test_max_abs_norms_in_rel_error_are_named():
+    def rel_error(a, b):
+        den = np.max(np.abs(a)) + np.max(np.abs(b))
+        return 0.0 if den == 0 else float(np.max(np.abs(a - b)) / den)
+
+    _named(check_rel_error, rel_error, "rel_error/max-norm", "Euclidean")
+
+
+def test_a_onehot_subtracted_with_fancy_indexing_at_every_position_is_named():
+    def softmax(z):
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    def rnn_loss(params, x, targets, h0):
+        Wxh, Whh, bh, Why, by = (params[k] for k in ("Wxh", "Whh", "bh", "Why", "by"))
+        T, B = targets.shape
+        hs, h = np.zeros((T, B, Whh.shape[0])), h0
+        for t in range(T):
+            h = np.tanh(x[t] @ Wxh.T + h @ Whh.T + bh)
+            hs[t] = h
+        probs = softmax(hs @ Why.T + by)
+        loss = -np.log(np.take_along_axis(probs, targets[..., None], -1)).mean()
+        dl = probs.copy()
+        dl[..., targets] -= 1  # every target id of the batch, at every position
+        dl /= T * B
+        dhs = dl @ Why
+        grads = {k: np.zeros_like(v) for k, v in params.items()}
+        dh_next = np.zeros_like(h0)
+        for t in reversed(range(T)):
+            dz = (dhs[t] + dh_next) * (1 - hs[t] ** 2)
+            grads["Wxh"] += dz.T @ x[t]
+            grads["Whh"] += dz.T @ (hs[t - 1] if t else h0)
+            grads["bh"] += dz.sum(0)
+            dh_next = dz @ Whh
+        grads["Why"] = np.einsum("tbv,tbh->vh", dl, hs)
+        grads["by"] = dl.sum(axis=(0, 1))
+        return float(loss), grads, hs[-1]
+
+    _named(check_rnn_loss, rnn_loss, "rnn_loss/onehot-at-every-position", "own target")

@@ -348,3 +348,20 @@ def test_a_crash_with_the_same_error_as_a_catalogued_mistake_is_named():
     with pytest.raises(CheckFailed) as err:
         check_one_hot(g)
     assert err.value.mistake_id == "one_hot/assumes-1d"
+
+
+# --- A mistake an outside tester wrote blind (round 2), in a student's own words ---------------
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_windows_flattened_into_feature_rows_are_named(hidden):
+    def sliding_windows(series, window, horizon=1):
+        M = len(series) - window - horizon + 1
+        X = np.stack([np.ravel(series[i:i + window]) for i in range(M)])
+        y = np.stack([series[i + window:i + window + horizon] for i in range(M)])
+        return X, y
+
+    with pytest.raises(CheckFailed) as err:
+        check_sliding_windows(sliding_windows, hidden=hidden)
+    assert err.value.mistake_id == "sliding_windows/window-flattened", str(err.value)
+    assert "(M, window, D)" in str(err.value)

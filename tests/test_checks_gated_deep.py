@@ -180,3 +180,20 @@ def test_questions_right_answers_pass_and_known_wrong_ones_are_explained(capsys)
 def test_a_student_stand_in_for_the_reference_passes_every_check():
     check_gru_step_forward(unguarded(gru.gru_step_forward), hidden=True)
     check_gru_step_backward(unguarded(gru.gru_step_forward), unguarded(gru.gru_step_backward), hidden=True)
+
+
+# --- A mistake an outside tester wrote blind (round 2), in a student's own words ---------------
+
+def test_a_backward_with_the_roles_of_z_swapped_is_named():
+    def gru_step_backward(dh_t, cache):  # as if h_t = z * n + (1 - z) * h_prev
+        x_t, h_prev, r, z, n, hn, Wx, Wh = cache
+        dn_pre = dh_t * z * (1 - n ** 2)
+        dr = dn_pre * hn * r * (1 - r)
+        dz = dh_t * (n - h_prev) * z * (1 - z)
+        da = np.concatenate([dr, dz, dn_pre], 1)
+        dg = np.concatenate([dr, dz, dn_pre * r], 1)
+        return (da @ Wx, dg @ Wh + dh_t * (1 - z), da.T @ x_t, dg.T @ h_prev, da.sum(0), dg.sum(0))
+
+    for hidden in (False, True):
+        _fails(lambda *a: check_gru_step_backward(*a, hidden=hidden), step_split_blocks, gru_step_backward,
+               words=["(1 - z) * n + z * h_prev"], mistake="gru_step_backward/z-roles-swapped")

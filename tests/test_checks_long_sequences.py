@@ -245,3 +245,21 @@ def test_reference_tbptt_is_deterministic_and_carries_state():
     c = _train_tbptt(params, loss_fn, ids, 4, 2, 0.1, carry_state=False)
     assert a[1] == b[1]
     assert a[1][0] == c[1][0] and a[1][1] != c[1][1]
+
+
+# ---- Mistakes an outside tester wrote blind (round 2), in a student's own words ----------------
+
+@pytest.mark.parametrize("fn, mistake_id, words", [
+    # tanh's slope misremembered as (1 - tanh z)**2
+    (lambda x_t, h_prev, Wxh, Whh, bh: ((1 - np.tanh(Wxh @ x_t + Whh @ h_prev + bh)) ** 2)[:, None] * Whh,
+     "step_jacobian/slope-squared-after-subtracting", "1 - h_t**2"),
+    # np.diag(s) * Whh, entry by entry, where the matrix product belongs
+    (lambda x_t, h_prev, Wxh, Whh, bh: np.diag(1 - np.tanh(Wxh @ x_t + Whh @ h_prev + bh) ** 2) * Whh,
+     "step_jacobian/elementwise-diag", "diag(s) @ Whh"),
+])
+@pytest.mark.parametrize("hidden", [False, True])
+def test_blind_tester_jacobian_mistakes_are_named(fn, mistake_id, words, hidden):
+    with pytest.raises(CheckFailed) as err:
+        check_step_jacobian(fn, hidden=hidden)
+    assert err.value.mistake_id == mistake_id, str(err.value)
+    assert words in str(err.value)

@@ -369,3 +369,108 @@ def test_a_mask_left_at_none_crashes_with_a_hint():
         return float((_nll(l, t) * mask).sum() / mask.sum())
 
     _fails_with(check_sequence_cross_entropy, fn, "mask=None")
+
+
+# --- Mistakes an outside tester wrote blind (round 2), in a student's own words ----------------
+
+
+def _named(check, fn, mistake_id, *words, hidden=False, **kw):
+    with pytest.raises(CheckFailed) as err:
+        check(fn, hidden=hidden, **kw)
+    assert err.value.mistake_id == mistake_id, str(err.value)
+    for w in words:
+        assert w in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_counting_by_concatenation_fails_on_an_empty_dict_and_is_named(hidden):
+    _named(check_count_parameters, lambda p: len(np.concatenate([v.ravel() for v in p.values()])),
+           "count_parameters/fails-on-empty-dict", "empty dict", hidden=hidden)
+
+
+def test_np_sum_of_an_empty_list_is_a_float_and_is_named():
+    _named(check_count_parameters, lambda p: np.sum([v.size for v in p.values()]),
+           "count_parameters/np-sum-of-nothing-is-float", "int(np.sum")
+
+
+def test_a_correct_count_of_an_empty_dict_passes():
+    check_count_parameters(lambda p: int(np.sum([v.size for v in p.values()])), hidden=True)
+
+
+def test_a_reshape_where_the_transpose_belongs_is_named():
+    def output_forward(hs, Why, by):
+        O, H = Why.shape
+        return np.einsum("tbh,ho->tbo", hs, Why.reshape(H, O)) + by, (hs, Why)
+
+    _named(check_output_forward, output_forward, "output_forward/reshape-for-transpose", "Why.T")
+
+
+def test_one_output_buffer_appended_at_every_step_is_named():
+    def output_forward(hs, Why, by):
+        y = np.empty((hs.shape[1], Why.shape[0]))
+        ys = []
+        for t in range(hs.shape[0]):
+            y[:] = hs[t] @ Why.T + by
+            ys.append(y)
+        return np.array(ys), (hs, Why)
+
+    _named(check_output_forward, output_forward, "output_forward/one-buffer-for-every-step", "last step")
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_the_output_layers_cache_in_another_order_is_named(hidden):
+    # The exercise says: cache, return (hs, Why).
+    _named(check_output_forward, lambda hs, W, b: (hs @ W.T + b, (W, hs)), "output_forward/cache-order",
+           "(hs, Why)", hidden=hidden)
+
+
+def test_a_softmax_over_time_is_named():
+    def ce(logits, targets, mask=None):
+        z = logits - logits.max(axis=0, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=0, keepdims=True))
+        picked = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
+        m = np.ones(targets.shape) if mask is None else mask
+        return float(-(picked * m).sum() / m.sum())
+
+    _named(check_sequence_cross_entropy, ce, "sequence_cross_entropy/softmax-over-time", "axis=-1")
+
+
+def test_an_inverted_mask_is_named():
+    def ce(logits, targets, mask=None):
+        nll = _nll(logits, targets)
+        if mask is None:
+            return float(nll.mean())
+        keep = ~mask
+        with np.errstate(invalid="ignore"):
+            return float((nll * keep).sum() / keep.sum())
+
+    _named(check_sequence_cross_entropy, ce, "sequence_cross_entropy/mask-inverted", "padded")
+
+
+def _given_rnn_forward(x, h0, Wxh, Whh, bh):  # the notebook's given cell
+    hs = np.zeros((x.shape[0], h0.shape[0], Whh.shape[0]))
+    h = h0
+    for t in range(x.shape[0]):
+        h = np.tanh(x[t] @ Wxh.T + h @ Whh.T + bh)
+        hs[t] = h
+    return hs, (x, h0, hs, Wxh, Whh)
+
+
+def test_a_mask_that_drops_target_id_0_is_named():
+    def initial_loss(params, x, targets):
+        B, H = x.shape[1], params["Whh"].shape[0]
+        hs, _ = _given_rnn_forward(x, np.zeros((B, H)), params["Wxh"], params["Whh"], params["bh"])
+        return ce_good(hs @ params["Why"].T + params["by"], targets, mask=targets > 0)
+
+    _named(check_initial_loss, initial_loss, "initial_loss/mask-drops-id-0", "without a mask")
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_h0_sized_by_the_input_is_named_not_blamed_on_a_transpose(hidden):
+    def initial_loss(params, x, targets):
+        h0 = np.zeros((x.shape[1], params["Wxh"].shape[1]))  # D where H belongs
+        hs, _ = _given_rnn_forward(x, h0, params["Wxh"], params["Whh"], params["bh"])
+        return ce_good(hs @ params["Why"].T + params["by"], targets)
+
+    _named(check_initial_loss, initial_loss, "initial_loss/h0-sized-by-input", "np.zeros((B, H))",
+           hidden=hidden)

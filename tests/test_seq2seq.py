@@ -505,3 +505,72 @@ def test_a_backward_with_one_wrong_gradient_on_the_scores_is_told_so():
 
     mid, text = _feedback(check_attention_backward, attention_forward, attention_backward)
     assert mid == "attention_backward/dscores", text
+
+
+# --- Round 2 of an outside tester's blind mistakes ------------------------------------------------
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_flat_argmax_is_named_although_it_crashes_in_step(hidden):
+    from rnnlib.checks import check_greedy_decode
+
+    def greedy_decode(step, state, bos, eos, max_len):
+        B = state.shape[0]
+        prev, done = np.full(B, bos), np.zeros(B, bool)
+        ids = np.full((max_len, B), eos)
+        for t in range(max_len):
+            log_probs, state = step(prev, state)
+            tok = np.where(done, eos, np.argmax(log_probs))  # no axis: a flat index
+            ids[t] = tok
+            done |= tok == eos
+            prev = tok
+            if done.all():
+                break
+        return ids
+
+    mid, text = _feedback(check_greedy_decode, greedy_decode, hidden=hidden)
+    assert mid == "greedy_decode/argmax-without-axis" and "axis=1" in text, text
+
+
+def _beam_per_example(reorder_state=True):
+    """One example at a time, hypotheses as tuples; without reordering, kept candidate number r
+    takes state row r instead of its parent's."""
+
+    def beam_search(step, state, bos, eos, max_len, k):
+        B = state.shape[0]
+        ids, out = np.full((max_len, B), eos), np.full(B, -np.inf)
+        for b in range(B):
+            beam, best, best_score = [((), 0.0, state[b:b + 1])], (), -np.inf
+            for t in range(max_len):
+                if not beam:
+                    break
+                prev = np.array([h[0][-1] if h[0] else bos for h in beam])
+                log_probs, new = step(prev, np.concatenate([h[2] for h in beam]))
+                V = log_probs.shape[1]
+                cand = (np.array([h[1] for h in beam])[:, None] + log_probs).ravel()
+                kept = []
+                for rank, idx in enumerate(np.argsort(-cand, kind="stable")[:k]):
+                    j, v = divmod(int(idx), V)
+                    toks = beam[j][0] + (v,)
+                    row = j if reorder_state else min(rank, len(new) - 1)
+                    if v == eos:
+                        if cand[idx] / len(toks) > best_score:
+                            best, best_score = toks, cand[idx] / len(toks)
+                    else:
+                        kept.append((toks, cand[idx], new[row:row + 1]))
+                beam = kept
+            for toks, score, _ in beam:
+                if score / max_len > best_score:
+                    best, best_score = toks, score / max_len
+            ids[: len(best), b], out[b] = best, best_score
+        return ids, out
+
+    return beam_search
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_beam_states_not_reordered_by_parent_are_named_not_blamed_on_the_final_choice(hidden):
+    from rnnlib.checks import check_beam_search
+
+    check_beam_search(_beam_per_example(), hidden=hidden)  # the same search, states reordered
+    mid, text = _feedback(check_beam_search, _beam_per_example(reorder_state=False), hidden=hidden)
+    assert mid == "beam_search/states-not-reordered" and "right on the tables" in text, text

@@ -463,6 +463,12 @@ STEP_BACKWARD = Exercise(
                 "The candidate's gradient skips tanh's derivative: g = tanh(a_g), so its "
                 "pre-activation receives dc * i * (1 - g**2).",
                 _in_gates((_DG, "da[:, 2 * H:3 * H] = dc * i")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/candidate-sigmoid-slope",
+                "The candidate g is differentiated with the sigmoid's slope g * (1 - g): g = "
+                "tanh(a_g) is the one block of the four made by a tanh, so its slope is 1 - g**2 "
+                "(only i, f and o are sigmoids, with slope s * (1 - s)). Its pre-activation "
+                "receives dc * i * (1 - g**2).",
+                _in_gates((_DG, "da[:, 2 * H:3 * H] = dc * i * g * (1.0 - g)")), "ch07-lstm-backward"),
         Mistake("lstm_step_backward/blocks-in-wrong-order",
                 "The gradients of the four pre-activations are stacked in the order i, f, o, g: "
                 "stack da in the forward's order, i, f, g, o, so that da @ Wx and da.T @ x_t "
@@ -650,7 +656,8 @@ _LAST = "return np.repeat(x[-1, :, :1], horizon, axis=1)"
 
 
 def _last_value_cases(hidden):
-    shapes = [(1, 3, 2), (6, 1, 1), (4, 5, 4)] if hidden else [(5, 3, 1), (4, 2, 3), (6, 4, 2)]
+    # A visible case with B = 1 too: an x[-1].squeeze() that also drops the batch axis shows.
+    shapes = [(1, 3, 2), (6, 1, 1), (4, 5, 4)] if hidden else [(5, 3, 1), (4, 2, 3), (6, 4, 2), (3, 1, 2)]
     cases = []
     for seed in case_seeds(hidden):
         for T, B, horizon in shapes:
@@ -705,6 +712,28 @@ LAST_VALUE = Exercise(
                 "(B, horizon).",
                 mutate(_last_value, (_LAST, "return np.repeat(x[-1, :, :1], horizon, axis=0)")),
                 "ch07-baseline"),
+        Mistake("last_value_forecast/repeat-without-axis",
+                "The forecast is flat, (B * horizon,): np.repeat without axis= flattens its input "
+                "first. Give the axis: np.repeat(x[-1, :, :1], horizon, axis=1) turns the (B, 1) "
+                "last values into (B, horizon).",
+                mutate(_last_value, (_LAST, "return np.repeat(x[-1, :, :1], horizon)")),
+                "ch07-baseline"),
+        Mistake("last_value_forecast/tiled-then-reshaped",
+                "Rows mix the values of different examples: np.tile(last, horizon) writes the B "
+                "last values one copy after another, [v_0, ..., v_(B-1), v_0, ...], and "
+                ".reshape(B, horizon) cuts that list into rows in that order (a reshape never "
+                "moves numbers between axes). Repeat along a new axis instead: "
+                "np.tile(last[:, None], (1, horizon)), or np.repeat(x[-1, :, :1], horizon, axis=1), "
+                "so that row b holds x[-1, b, 0] horizon times.",
+                mutate(_last_value, (_LAST, "return np.tile(x[-1, :, 0], horizon).reshape(x.shape[1], horizon)")),
+                "ch07-baseline"),
+        Mistake("last_value_forecast/squeezes-the-batch-axis",
+                "x[-1].squeeze() (or np.squeeze) removes every axis of length 1: with a single "
+                "example, B = 1, it removes the batch axis too, and the last value is left as a "
+                "0-d array. Index the axis you mean instead: x[-1, :, 0] is (B,) for every B "
+                "(x[-1, :, :1] is (B, 1)).",
+                mutate(_last_value, (_LAST, "last = x[-1].squeeze()\n    return np.repeat(last[:, None], horizon, axis=1)")),
+                "ch07-baseline", crashes=("0-dimensional",)),
         Mistake("last_value_forecast/horizon-ignored",
                 "The forecast has one column: it must repeat the last value horizon times, "
                 "shape (B, horizon).",

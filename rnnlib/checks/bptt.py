@@ -123,6 +123,21 @@ _RESTORED_BY_ARITHMETIC = Mistake(
            ("x[i] = old\n        grad[i]", "x[i] += h\n        grad[i]")), "ch04-gradient-check")
 
 
+def _perturbs_a_copy(f, x, h=1e-5):
+    """The reference perturbing a copy of x: an f that reads x itself never sees the change."""
+    return _num_grad(f, x.copy(), h)
+
+
+_PERTURBS_A_COPY = Mistake(
+    "numerical_gradient/perturbs-a-copy",
+    "It perturbs a copy of x (xp = x.copy(); xp[i] += h, or x + h * e_i, a new array) and calls "
+    "f on the copy: an f that reads x itself, through a closure (f = lambda _: loss(params), "
+    "with x one of the params), never sees the change, and its gradient comes out 0. The "
+    "exercise says f may read x itself: change x in place, x[i] = old + h, call f(x), and put "
+    "the old value back, x[i] = old.",
+    _perturbs_a_copy, "ch04-gradient-check")
+
+
 NUMERICAL_GRADIENT = Exercise(
     name="numerical_gradient",
     reference=_num_grad,
@@ -171,8 +186,40 @@ NUMERICAL_GRADIENT = Exercise(
                 _ignores_h, "ch04-gradient-check"),
         _NOT_RESTORED,
         _RESTORED_BY_ARITHMETIC,
+        _PERTURBS_A_COPY,
     ],
 )
+
+
+def _closure_case(hidden):
+    """x and an f that ignores its argument and reads x itself, as the exercise allows."""
+    rng = np.random.default_rng(case_seeds(hidden)[0] + 1)
+    x = rng.standard_normal((2, 3) if not hidden else (3, 2, 2))
+    W = rng.standard_normal((x.shape[-1], 4))
+
+    def f_reads_x(_):
+        return float(np.sum(_tanh(x @ W) ** 2) + np.sum(x**3) / 3)
+
+    label = (f"f = lambda _: sum(tanh(x @ W)**2) + sum(x**3)/3, which reads x itself (a closure) "
+             f"and ignores its argument, x of shape {x.shape}, h=1e-05")
+    return f_reads_x, x, label
+
+
+def _check_closure(numerical_gradient, hidden):
+    """An f that reads x itself (the exercise allows it) must see every perturbation."""
+    f, x, label = _closure_case(hidden)
+    want = _num_grad(f, x, 1e-5)  # perturbs x in place and puts every entry back
+    got = call_student(numerical_gradient, f, x, 1e-5, name="numerical_gradient", copy_args=False)
+    got = np.asarray(got, dtype=float) if isinstance(got, np.ndarray) else got
+    if isinstance(got, np.ndarray) and close(got, want):
+        return
+    if isinstance(got, np.ndarray) and close(got, _perturbs_a_copy(f, x, 1e-5)):
+        raise CheckFailed(f"numerical_gradient: {_PERTURBS_A_COPY.says} ({label})",
+                          mistake_id=_PERTURBS_A_COPY.id)
+    raise CheckFailed(
+        f"numerical_gradient gives a wrong result when f reads x itself ({label}): perturb x in "
+        "place, one entry at a time, so that f sees each change, and call f(x) after each one.",
+        mistake_id="generic/value")
 
 
 def _restored_by_arithmetic(numerical_gradient, hidden):
@@ -198,6 +245,7 @@ def _check_numerical_gradient(numerical_gradient, hidden=False):
                      else _NOT_RESTORED)
             raise CheckFailed(f"numerical_gradient: {named.says}", mistake_id=named.id) from None
         raise
+    _check_closure(numerical_gradient, hidden)
 
 
 NUMERICAL_GRADIENT.check_student = _check_numerical_gradient
@@ -210,7 +258,8 @@ def check_numerical_gradient(numerical_gradient, hidden=False):
     ----------
     numerical_gradient : callable
         ``grad = numerical_gradient(f, x, h)`` with ``grad`` the shape of ``x``; ``x`` must be
-        unchanged when it returns.
+        unchanged when it returns. ``f`` may read ``x`` itself (a closure), so ``x`` must be
+        perturbed in place: one case's ``f`` ignores its argument.
     hidden : bool
         Hidden tests: other seeds, a 3-D ``x`` and a one-element ``x``.
     """
@@ -297,6 +346,19 @@ REL_ERROR = Exercise(
                 "For two all-zero arrays it divides 0 by 0 and returns nan: when ||a|| + ||b|| "
                 "is 0 the arrays are equal, so return 0.0.",
                 mutate(_rel_error, ("    if denom == 0.0:\n        return 0.0\n", "")), "ch04-gradient-check"),
+        Mistake("rel_error/max-norm",
+                "It measures the arrays by their largest absolute entry (the max norm, "
+                "np.max(np.abs(...))): this course uses the Euclidean norm of all the entries, "
+                "the square root of the sum of their squares, np.linalg.norm(a - b) / "
+                "(np.linalg.norm(a) + np.linalg.norm(b)).",
+                mutate(_rel_error, (_DENOM, "denom = np.max(np.abs(a)) + np.max(np.abs(b))"),
+                       (_RATIO, "float(np.max(np.abs(a - b)) / denom)")), "ch04-gradient-check"),
+        Mistake("rel_error/sum-of-absolute-values",
+                "It measures the arrays by the sum of their absolute entries (the L1 norm): this "
+                "course uses the Euclidean norm of all the entries, the square root of the sum of "
+                "their squares, np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)).",
+                mutate(_rel_error, (_DENOM, "denom = np.sum(np.abs(a)) + np.sum(np.abs(b))"),
+                       (_RATIO, "float(np.sum(np.abs(a - b)) / denom)")), "ch04-gradient-check"),
         Mistake("rel_error/entrywise",
                 "It is the largest entry-by-entry relative error (CS231n's formula). This course "
                 "takes norms of the whole arrays, ||a - b|| / (||a|| + ||b||), so that entries "
@@ -419,6 +481,16 @@ RNN_LOSS = Exercise(
                 "-log p[target] with respect to the logits is (softmax - onehot(target)), "
                 "then divided by T*B.",
                 _model_with(head_loss=mutate(SoftmaxHead.loss, ("dflat[rows, idx] -= 1.0", "pass"),
+                                             inner=softmax_cross_entropy)),
+                "ch04-loss"),
+        Mistake("rnn_loss/onehot-at-every-position",
+                "The -1 of softmax - onehot(target) lands at every target id of the batch, at "
+                "every position: dlogits[..., targets] -= 1 (or dlogits[:, targets] on the "
+                "flattened rows) indexes the last axis with the whole array of targets, so each "
+                "position gets -1 at every id that occurs anywhere in targets. Subtract 1 only at "
+                "each position's own target: dlogits[np.arange(T)[:, None], np.arange(B), "
+                "targets] -= 1, or subtract a one-hot array, np.eye(V)[targets].",
+                _model_with(head_loss=mutate(SoftmaxHead.loss, ("dflat[rows, idx] -= 1.0", "dflat[:, idx] -= 1.0"),
                                              inner=softmax_cross_entropy)),
                 "ch04-loss"),
         Mistake("rnn_loss/dby-missing",

@@ -106,7 +106,7 @@ def _diagnose_vocab(got, expected, case):
     if chars != want:
         how = " They are in order of first appearance in the text." if chars == list(dict.fromkeys(text)) else ""
         return "char_vocab/not-sorted", (
-            f"chars has the right characters but is not sorted (text {shown}): you have "
+            "chars has the right characters but is not sorted: you have "
             f"{''.join(chars)!r}, expected {''.join(want)!r}.{how} Sort them (sorted()), so that "
             "the numbering depends only on which characters occur.")
     index = {k[len("index['"):-2]: v for k, v in got.items() if k.startswith("index[")}
@@ -577,6 +577,12 @@ def _example_axes_swapped(series, window, horizon=1):
     return X.swapaxes(0, 1), y
 
 
+def _window_flattened(series, window, horizon=1):
+    # np.ravel(series[i : i + window]): each window one row of window * D features.
+    X, y = _sliding_windows(series, window, horizon)
+    return X.reshape(X.shape[0], -1), y
+
+
 _M = "M = len(series) - window - horizon + 1"
 _Y = "y = series[starts[:, None] + window + np.arange(horizon)]"
 
@@ -629,6 +635,12 @@ SLIDING_WINDOWS = Exercise(
                 "X's first two axes are swapped: X[i] is example i (example-major, like a "
                 "dataset), time is the second axis; move time to the front only when you batch.",
                 _example_axes_swapped, "ch01-windows"),
+        Mistake("sliding_windows/window-flattened",
+                "X is (M, window * D): each window is flattened into one row of features, as for "
+                "a dense model or scikit-learn. An RNN reads a window one time step at a time, so "
+                "keep its two axes: X[i] = series[i : i + window], of shape (window, D), and X is "
+                "(M, window, D) (no ravel or reshape).",
+                _window_flattened, "ch01-windows"),
     ],
 )
 

@@ -261,6 +261,14 @@ STEP_BACKWARD = Exercise(
                 "The gradient on the candidate n is multiplied by z: n enters h_t as "
                 "(1 - z) * n, so dn = dh_t * (1 - z); z goes with h_prev.",
                 _edit((_DN, "dn_pre = dh * z * (1.0 - n**2)")), _BACK),
+        Mistake("gru_step_backward/z-roles-swapped",
+                "The backward pass swaps the roles of z and 1 - z, as if h_t = z * n + (1 - z) * "
+                "h_prev (the convention of Chung et al. 2014): in this course, as in PyTorch, "
+                "h_t = (1 - z) * n + z * h_prev, so n's gradient is dh_t * (1 - z), the direct "
+                "path to h_prev is dh_t * z, and dh_t/dz = h_prev - n.",
+                _edit((_DN, "dn_pre = dh * z * (1.0 - n**2)"),
+                      (_DZ, "da[:, H:2 * H] = dh * (n - h_prev) * z * (1.0 - z)"),
+                      (_DIRECT, "return da, dg, dh * (1.0 - z)")), _BACK),
         Mistake("gru_step_backward/tanh-derivative-one-minus-n",
                 "tanh's derivative is written 1 - n: it is 1 - n**2 (squared).",
                 _edit((_DN, "dn_pre = dh * (1.0 - z) * (1.0 - n)")), _BACK),

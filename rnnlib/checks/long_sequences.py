@@ -112,6 +112,15 @@ STEP_JACOBIAN = Exercise(
         Mistake("step_jacobian/slope-not-squared",
                 "tanh's derivative is written 1 - h_t: it is 1 - tanh(z)**2 = 1 - h_t**2.",
                 mutate(_step_jacobian, (_J, "return (1.0 - h_t)[..., :, None] * Whh")), "ch05-jacobians"),
+        Mistake("step_jacobian/slope-squared-after-subtracting",
+                "tanh's derivative is written (1 - h_t)**2, the square of 1 - h_t: it is "
+                "1 - tanh(z)**2 = 1 - h_t**2, h_t squared first and then subtracted from 1.",
+                mutate(_step_jacobian, (_J, "return ((1.0 - h_t)**2)[..., :, None] * Whh")), "ch05-jacobians"),
+        Mistake("step_jacobian/elementwise-diag",
+                "J keeps only the diagonal of Whh: np.diag(s) * Whh multiplies entry by entry, and "
+                "every entry of diag(s) off its diagonal is 0. The Jacobian is the matrix product "
+                "diag(s) @ Whh, or s[:, None] * Whh (row i of Whh times s[i]), with s = 1 - h_t**2.",
+                mutate(_step_jacobian, (_J, "return np.diag(1.0 - h_t**2) * Whh")), "ch05-jacobians"),
         Mistake("step_jacobian/slope-of-z",
                 "It uses 1 - z**2 with z the pre-activation: tanh'(z) is 1 - tanh(z)**2, so "
                 "compute h_t = tanh(z) first and use 1 - h_t**2.",

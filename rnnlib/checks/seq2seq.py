@@ -766,6 +766,13 @@ GREEDY = Exercise(
                 "most likely token of each example, np.argmax(log_probs, axis=1).",
                 mutate(_greedy, ("np.argmax(log_probs, axis=1)", "np.argmax(log_probs, axis=0)")),
                 "ch09-greedy"),
+        _mistake("greedy_decode/argmax-without-axis",
+                "np.argmax(log_probs) without axis= gives one index into the flattened (B, V) "
+                "array, the same number for every example, and not a token id (it can be as large "
+                "as B * V - 1, which step then cannot read). Take the most likely token of each "
+                "example, np.argmax(log_probs, axis=1), one id per row.",
+                mutate(_greedy, ("prev = np.argmax(log_probs, axis=1)", "prev = np.full(B, np.argmax(log_probs))")),
+                "ch09-greedy"),
         _mistake("greedy_decode/output-starts-with-bos",
                 "Your output starts with the start marker: return only the generated tokens, the "
                 "first one in row 0.",
@@ -1020,9 +1027,69 @@ BEAM = Exercise(
 )
 
 
+_STATES_NOT_REORDERED = next(m for m in BEAM.mistakes if m.id == "beam_search/states-not-reordered")
+# What the search diagnoses say about a wrong answer whose cause may be the decoder's states.
+_SEARCH_DIAGNOSES = ("beam_search/not-the-best-finished", "beam_search/leaves-the-beam",
+                     "beam_search/score-not-mean", "generic/value", "generic/time-step")
+
+
+def _answer(beam_search, args):
+    """The student's ids on one case, or None when they cannot be compared."""
+    try:
+        out = call_student(beam_search, *args, name="beam_search")
+    except Exception:  # noqa: BLE001 - the check has already said what is wrong
+        return None
+    ids = out[0] if isinstance(out, (tuple, list)) and len(out) == 2 else None
+    return np.asarray(ids) if isinstance(ids, np.ndarray) else None
+
+
+def _states_mishandled(beam_search, hidden):
+    """``(case label, b)`` when the search is right on every table, where the log-probabilities
+    do not depend on the decoder's state, and wrong on an RNN decoder, whose do, even on one of
+    its examples alone (so not because examples are mixed up in the batch); else None."""
+    for case in _beam_cases(hidden):
+        step, state, bos, eos, max_len, k = case.args
+        right = _beam(*case.args)[0]
+        ids = _answer(beam_search, case.args)
+        if ids is None or ids.shape != right.shape:
+            return None
+        if np.array_equal(ids, right):
+            continue
+        if not isinstance(step, _TinyRNN):
+            return None  # wrong on a table: something else than the states
+        b = int(np.flatnonzero((ids != right).any(axis=0))[0])
+        alone = (step, state[b:b + 1], bos, eos, max_len, k)
+        ids_alone = _answer(beam_search, alone)
+        if ids_alone is None or np.array_equal(ids_alone, _beam(*alone)[0]):
+            return None  # right on its own: the examples of the batch are mixed up
+        return case.label, b
+    return None
+
+
+def _check_beam(beam_search, hidden=False, quiet=False):
+    try:
+        run_check(BEAM, beam_search, hidden, quiet=quiet)
+    except CheckFailed as err:
+        if err.mistake_id not in _SEARCH_DIAGNOSES:
+            raise
+        found = _states_mishandled(beam_search, hidden)
+        if found is None:
+            raise
+        label, b = found
+        raise CheckFailed(
+            f"beam_search: {_STATES_NOT_REORDERED.says} Your search is right on the tables, whose "
+            "log-probabilities do not depend on the decoder's state, and wrong on an RNN decoder, "
+            f"whose do, even for its example {b} alone: the states do not follow the hypotheses "
+            "(check too that every step is given the states the step before returned). "
+            f"({label})", mistake_id=_STATES_NOT_REORDERED.id) from None
+
+
+BEAM.check_student = lambda fn, hidden: _check_beam(fn, hidden, quiet=True)
+
+
 def check_beam_search(beam_search, hidden=False):
     """Check ``beam_search(step, state, bos, eos, max_len, k) -> (ids (max_len, B), scores (B,))``."""
-    run_check(BEAM, beam_search, hidden)
+    _check_beam(beam_search, hidden)
 
 
 # ---------------------------------------------------------------------------------------------

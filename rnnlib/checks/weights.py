@@ -367,7 +367,11 @@ def _count_cases(hidden):
                         "bh2": (5,), "Why": (2, 5), "by": (2,)},
                        {"W": (12, 7), "b": (12,), "Why": (3, 3), "by": (3,)}):
             dicts.append({k: rng.standard_normal(s) for k, s in shapes.items()})
-    return [Case("the dict {" + ", ".join(f"{k} {v.shape}" for k, v in d.items()) + "}", (d,)) for d in dicts]
+    # A dict with no arrays at all (a layer without parameters) is a dict of arrays too: 0.
+    dicts.append({})
+    return [Case(("an empty dict {}" if not d else
+                  "the dict {" + ", ".join(f"{k} {v.shape}" for k, v in d.items()) + "}"), (d,))
+            for d in dicts]
 
 
 def _diagnose_count(got, expected, case):
@@ -422,6 +426,20 @@ COUNT_PARAMETERS = Exercise(
         Mistake("count_parameters/returns-float",
                 "count_parameters returns a float; a count is an integer: return int(...).",
                 mutate(_count, (_SUM, "float(sum(np.asarray(p).size for p in params.values()))")),
+                "ch03-count"),
+        Mistake("count_parameters/fails-on-empty-dict",
+                "It fails on a dict with no arrays in it (a layer without parameters): "
+                "np.concatenate (like np.stack or functools.reduce) needs at least one array, "
+                "while the count of nothing is simply 0. Add up the sizes instead, "
+                "sum(p.size for p in params.values()), which is 0 for an empty dict.",
+                mutate(_count, (_SUM, "len(np.concatenate([np.ravel(p) for p in params.values()]))")),
+                "ch03-count", crashes=("need at least one array", "reduce() of empty")),
+        Mistake("count_parameters/np-sum-of-nothing-is-float",
+                "For an empty dict it returns 0.0, a float: np.sum of an empty list is a float "
+                "(numpy cannot tell the type of the numbers in an empty list). A count is an int: "
+                "wrap it, int(np.sum(...)), or add up with Python's sum(p.size for p in "
+                "params.values()), which gives the int 0.",
+                mutate(_count, (_SUM, "np.sum([np.asarray(p).size for p in params.values()])")),
                 "ch03-count"),
     ],
 )
@@ -478,6 +496,17 @@ def _last_step_only(hs, Why, by):
     return ys[-1], cache
 
 
+def _one_buffer_for_every_step(hs, Why, by):
+    # ys.append(y) of one array y filled in at every step: every entry is the last step's.
+    ys, cache = _output_forward(hs, Why, by)
+    return np.broadcast_to(ys[-1], ys.shape).copy(), cache
+
+
+def _cache_reordered(hs, Why, by):
+    ys, cache = _output_forward(hs, Why, by)
+    return ys, (cache.Why, cache.hs)
+
+
 _YS = "ys = (hs.reshape(T * B, H) @ Why.T).reshape(T, B, -1) + by"
 
 OUTPUT_FORWARD = Exercise(
@@ -487,6 +516,8 @@ OUTPUT_FORWARD = Exercise(
     returns=("ys", "cache"),
     compare=("ys",),
     time_axis={"ys": 0},
+    # The exercise prescribes the cache, (hs, Why): chapter 4's output_backward unpacks it.
+    cache_fields=("hs", "Why"),
     section="ch03-output-layer",
     diagnose=_diagnose_output,
     mistakes=[
@@ -518,6 +549,24 @@ OUTPUT_FORWARD = Exercise(
                 "ys has the shape of one time step, (B, O): it is the last step's output only. Apply "
                 "the same Why and by at every time step; ys must be (T, B, O).",
                 _last_step_only, "ch03-output-layer"),
+        Mistake("output_forward/reshape-for-transpose",
+                "It uses Why.reshape(H, O) where Why.T belongs: both have the shape (H, O), but a "
+                "reshape keeps the numbers in their order in memory and only cuts them into rows of "
+                "another length, so its columns are not the rows of Why. Only the transpose turns "
+                "the rows of Why into columns: ys = hs @ Why.T + by.",
+                mutate(_output_forward, (_YS, "ys = (hs.reshape(T * B, H) @ Why.reshape(H, -1)).reshape(T, B, -1) + by")),
+                "ch03-output-layer"),
+        Mistake("output_forward/one-buffer-for-every-step",
+                "Every ys[t] holds the last step's output: one array was filled in at every step "
+                "and stored (appended) each time, so every entry is that same array, overwritten "
+                "by the last step. Store a new array at each step (ys.append(hs[t] @ Why.T + by)), "
+                "or write into ys[t] of a (T, B, O) array, or compute all steps at once, "
+                "hs @ Why.T + by.",
+                _one_buffer_for_every_step, "ch03-output-layer"),
+        Mistake("output_forward/cache-order",
+                "its cache holds the right arrays in another order: chapter 4's backward pass "
+                "unpacks it by position, hs, Why = cache, so return (hs, Why).",
+                _cache_reordered, "ch03-output-layer"),
     ],
 )
 
@@ -526,7 +575,8 @@ def check_output_forward(output_forward, hidden=False):
     """Check a student's ``output_forward(hs, Why, by) -> (ys, cache)``.
 
     ``hs`` is ``(T, B, H)``, ``Why`` is ``(O, H)``, ``by`` is ``(O,)``, and ``ys`` must be
-    ``(T, B, O)`` with ``ys[t] = hs[t] @ Why.T + by`` at every step. ``cache`` may be anything.
+    ``(T, B, O)`` with ``ys[t] = hs[t] @ Why.T + by`` at every step. ``cache`` must be
+    ``(hs, Why)``, as the exercise says (chapter 4's backward pass unpacks it in that order).
     """
     _check_output_forward(output_forward, hidden)
 
@@ -593,6 +643,25 @@ def _ce_out(change):
     return variant
 
 
+def _softmax_over_axis(axis):
+    """The softmax normalised along ``axis`` of the (T, B, V) logits: the log-probabilities are
+    computed so, then picked and averaged by the reference (its raw-logit edit takes them as
+    they are)."""
+
+    def variant(logits, targets, mask=None):
+        shifted = logits - logits.max(axis=axis, keepdims=True)
+        log_probs = shifted - _log(_exp(shifted).sum(axis=axis, keepdims=True))
+        return _RAW_LOGIT(log_probs, targets, mask)
+
+    return variant
+
+
+def _mask_inverted(logits, targets, mask=None):
+    # ~mask keeps the padding; with nothing padded it keeps nothing, and 0 / 0 is nan.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _COUNT_ALL_KEPT(logits, targets, None if mask is None else ~np.asarray(mask, dtype=bool))
+
+
 def _per_sequence_mean(logits, targets, mask=None):
     if mask is None:
         mask = np.ones(targets.shape, dtype=bool)
@@ -604,6 +673,8 @@ def _per_sequence_mean(logits, targets, mask=None):
 _N = "n = max(int(mask.sum()), 1)"
 _MASK = "mask = np.asarray(mask, dtype=bool)"
 _LOGP = "log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))"
+_RAW_LOGIT = _ce((_LOGP, "log_probs = flat"))
+_COUNT_ALL_KEPT = _ce((_N, "n = int(mask.sum())"))  # no guard against 0 kept positions
 
 SEQUENCE_CROSS_ENTROPY = Exercise(
     name="sequence_cross_entropy",
@@ -658,12 +729,29 @@ SEQUENCE_CROSS_ENTROPY = Exercise(
         Mistake("sequence_cross_entropy/raw-logit",
                 "It uses the raw logit of the target; the loss needs the log-softmax: "
                 "logit - log(sum(exp(logits))).",
-                _ce((_LOGP, "log_probs = flat")), "ch03-loss"),
+                _RAW_LOGIT, "ch03-loss"),
         Mistake("sequence_cross_entropy/probability-not-log",
                 "It averages minus the probability of the target; cross-entropy is minus its "
                 "logarithm, -ln p.",
                 _ce((_LOGP, "log_probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)")),
                 "ch03-loss"),
+        Mistake("sequence_cross_entropy/softmax-over-time",
+                "The softmax is normalised over the wrong axis, time (axis 0): each position's "
+                "probabilities are spread over the V entries of the vocabulary, the last axis of "
+                "the (T, B, V) logits. Take the max and the sum along axis=-1 (with "
+                "keepdims=True).",
+                _softmax_over_axis(0), "ch03-loss"),
+        Mistake("sequence_cross_entropy/softmax-over-batch",
+                "The softmax is normalised over the wrong axis, the batch (axis 1): each "
+                "position's probabilities are spread over the V entries of the vocabulary, the "
+                "last axis of the (T, B, V) logits. Take the max and the sum along axis=-1 (with "
+                "keepdims=True).",
+                _softmax_over_axis(1), "ch03-loss"),
+        Mistake("sequence_cross_entropy/mask-inverted",
+                "It counts the padded positions and leaves out the real ones: the mask is True "
+                "where a position counts and False on padding, so weight each position by mask "
+                "itself (not by ~mask, or 1 - mask) and divide by mask.sum().",
+                _mask_inverted, "ch03-loss"),
     ],
 )
 
@@ -734,6 +822,18 @@ def _softmax_twice(params, x, targets):
     return _softmax_ce(_softmax(_logits(params, x)), targets)[0]
 
 
+def _id_zero_masked(params, x, targets):
+    # mask = targets > 0: id 0 taken for padding, as in much NLP code.
+    return _sequence_ce(_logits(params, x), targets, targets != 0)
+
+
+def _h0_sized_by_input(params, x, targets):
+    # h0 = np.zeros((B, D)): the input's size (Wxh.shape[1], x.shape[2]) where H belongs.
+    B, D = x.shape[1], x.shape[2]
+    hs, _ = _rnn_forward(x, np.zeros((B, D)), params["Wxh"], params["Whh"], params["bh"])
+    return _sequence_ce(_output_forward(hs, params["Why"], params["by"])[0], targets)
+
+
 def _pair_not_unpacked(params, x, targets):
     # ys = output_forward(...) keeps the pair (ys, cache), and the loss is handed the pair.
     B, H = x.shape[1], params["Whh"].shape[0]
@@ -795,6 +895,18 @@ INITIAL_LOSS = Exercise(
                 "characters (targets[t] is what to predict after reading x[t]), so do not shift "
                 "them again.",
                 _targets_shifted_again, "ch03-initial-loss"),
+        Mistake("initial_loss/mask-drops-id-0",
+                "It passes a mask that leaves out the positions whose target is 0 (mask = "
+                "targets > 0, as if id 0 were padding): here 0 is a character like any other and "
+                "nothing is padded, so every position counts. Call "
+                "sequence_cross_entropy(ys, targets) without a mask.",
+                _id_zero_masked, "ch03-initial-loss"),
+        Mistake("initial_loss/h0-sized-by-input",
+                "h0 has the size of the input, (B, D) (Wxh.shape[1] and x.shape[2] are D, the "
+                "number of inputs), so h0 @ Whh.T fails inside rnn_forward: the hidden state has "
+                "H numbers per example, H = params['Whh'].shape[0] (or Wxh.shape[0]), so "
+                "h0 = np.zeros((B, H)).",
+                _h0_sized_by_input, "ch03-initial-loss"),
     ],
 )
 

@@ -17,25 +17,32 @@ def numgrad_restore(f, x, h=1e-5):
     return grad
 
 
-def numgrad_copies(f, x, h=1e-5):
-    # Perturbs copies, never x itself.
+def numgrad_restore_from_backup(f, x, h=1e-5):
+    # Perturbs x in place (f may read x itself) and puts the whole array back from a backup.
+    backup = x.copy()
     grad = np.empty(x.shape)
     for i in np.ndindex(*x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        down[i] -= h
-        grad[i] = (f(up) - f(down)) / (2 * h)
+        x[i] += h
+        up = f(x)
+        np.copyto(x, backup)
+        x[i] -= h
+        down = f(x)
+        np.copyto(x, backup)
+        grad[i] = (up - down) / (2 * h)
     return grad
 
 
 def numgrad_flat_view(f, x, h=1e-5):
-    # Walks the flat index through a reshaped view and a basis vector.
+    # Walks the flat index with x.flat, which writes into x itself.
     grad = np.zeros(x.size)
     for k in range(x.size):
-        e = np.zeros(x.size)
-        e[k] = h
-        step = e.reshape(x.shape)
-        grad[k] = (f(x + step) - f(x - step)) / (2.0 * h)
+        old = x.flat[k]
+        x.flat[k] = old + h
+        f_plus = f(x)
+        x.flat[k] = old - h
+        f_minus = f(x)
+        x.flat[k] = old
+        grad[k] = (f_plus - f_minus) / (2.0 * h)
     return grad.reshape(x.shape)
 
 
@@ -372,7 +379,7 @@ def ch05_answers_numpy():
 
 
 STYLES = {
-    "numerical_gradient": [numgrad_restore, numgrad_copies, numgrad_flat_view, numgrad_nditer],
+    "numerical_gradient": [numgrad_restore, numgrad_restore_from_backup, numgrad_flat_view, numgrad_nditer],
     "rel_error": [rel_error_norms, rel_error_sqrt_sums, rel_error_ravel],
     "rnn_loss": [rnn_loss_vectorised, rnn_loss_one_loop, rnn_loss_per_example],
     "step_jacobian": [jacobian_broadcast, jacobian_diag, jacobian_entries],
