@@ -366,3 +366,20 @@ def test_a_forward_cache_in_another_order_is_named():
         hs, cache = good_forward(x, h0, Wxh, Whh, bh)
         return hs, (x, hs, h0, Wxh, Whh)
     _named(check_rnn_forward, f, mistake_id="rnn_forward/cache-order")
+
+
+def test_a_reshape_where_a_transpose_belongs_is_told_by_the_generic_diagnosis():
+    from rnnlib.checks._engine import generic_diagnosis
+
+    right = np.random.default_rng(1).standard_normal((4, 3))
+    mid, sentence = generic_diagnosis("ys", right.T.reshape(4, 3), right, None)
+    assert mid == "generic/reshape-for-transpose" and "np.transpose" in sentence
+
+
+def test_one_buffer_stored_at_every_step_is_told_by_the_generic_diagnosis():
+    from rnnlib.checks._engine import generic_diagnosis
+
+    right = np.random.default_rng(2).standard_normal((5, 2, 3))
+    got = np.broadcast_to(right[-1], right.shape).copy()
+    mid, sentence = generic_diagnosis("hs", got, right, None, time_axis=0)
+    assert mid == "generic/one-buffer-for-every-step" and "last time step" in sentence

@@ -423,11 +423,35 @@ def generic_diagnosis(name, got, want, case, time_axis=None, rtol=RTOL, atol=ATO
                                           "wanted, or a division too many.")
             why = f" ({named[round(k, 9)]})" if round(k, 9) in named else ""
             return "generic/factor", f"{name} is {k:.4g} times the right answer{why}: a constant factor is off."
+    found = _reshaped_for_transpose(name, g, w, rtol, atol)
+    if found:
+        return found
     if time_axis is not None and g.shape[time_axis] > 1 and got.dtype.kind not in "iub":
         found = _time_diagnosis(name, g, w, time_axis, rtol, atol)
         if found:
             return found
     return "generic/value", _where_it_differs(name, g, w, rtol, atol)
+
+
+def _reshaped_for_transpose(name, g, w, rtol, atol):
+    """The right numbers with their axes reordered and then reshaped back to the right shape:
+    a reshape where a transpose belongs (a reshape never moves numbers between axes)."""
+    import itertools
+
+    if g.ndim < 2 or g.ndim > 4:
+        return None
+    for perm in itertools.permutations(range(w.ndim)):
+        moved = np.transpose(w, perm)
+        if perm == tuple(range(w.ndim)) or moved.shape == w.shape and close(moved, w, rtol, atol):
+            continue
+        if close(g, moved.reshape(w.shape), rtol, atol):
+            return "generic/reshape-for-transpose", (
+                f"{name} holds the right numbers in the wrong places: they are in the order of the "
+                f"right answer with its axes reordered to {tuple(moved.shape)}, cut into the right "
+                "shape by a reshape. A reshape keeps numpy's order of the entries and never moves "
+                "numbers between axes: to reorder axes use .T, np.transpose or np.moveaxis (or build "
+                "the array along the right axis from the start).")
+    return None
 
 
 def _shape_diagnosis(name, got, want, time_axis, rtol, atol):
@@ -526,6 +550,12 @@ def _time_diagnosis(name, g, w, axis, rtol, atol):
             "Check the index where each step's result is stored.")
     if close(gt[::-1], wt, rtol, atol):
         return "generic/reversed", f"{name} is reversed in time."
+    for which, ref in (("last", wt[-1]), ("first", wt[0])):
+        if not close(wt[0], wt[-1], rtol, atol) and close(gt, np.broadcast_to(ref, wt.shape), rtol, atol):
+            return "generic/one-buffer-for-every-step", (
+                f"{name} holds the {which} time step's value at every t: one array was filled in at "
+                "every step and stored (appended) each time, so every entry is that array as the "
+                f"{which} step left it. Store a new array (or a copy) at each step.")
     good = [close(gt[t], wt[t], rtol, atol) for t in range(T)]
     zero = [not _any(gt[t] != 0) and bool(_any(wt[t] != 0)) for t in range(T)]
     bad = [t for t in range(T) if not good[t]]
