@@ -13,7 +13,9 @@ each on text the choices were not made on:
   ``min_count`` times). Whatever it gets right needs no memory beyond ``k`` characters;
 * :func:`fit_readout` / :func:`readout`: a linear read-out of all hidden units together
   (least squares with an intercept), fitted on a training text: how much of the feature the
-  state holds, even when no single unit holds it.
+  state holds, even when no single unit holds it;
+* :func:`partial_correlation`: what a unit (or the read-out) knows about the feature *beyond*
+  what the local context alone predicts.
 
 The features are functions of the text *up to and including* position ``t``, because ``h_t``
 is the state after reading character ``t``: :func:`inside_quotes` and :func:`bracket_depth`.
@@ -32,6 +34,7 @@ __all__ = [
     "recent_mark",
     "unit_correlations",
     "correlation",
+    "partial_correlation",
     "ContextTable",
     "fit_readout",
     "readout",
@@ -132,6 +135,32 @@ def correlation(a, b):
     b = np.asarray(b, dtype=float) - np.mean(b)
     denom = np.sqrt(np.sum(a * a) * np.sum(b * b))
     return float(np.sum(a * b) / denom) if denom > 0 else 0.0
+
+
+def partial_correlation(a, b, given):
+    """Correlation of ``a`` and ``b`` once a linear dependence of each on ``given`` is removed.
+
+    Each of ``a`` and ``b`` is replaced by its residual after a least-squares fit
+    ``x ~ c0 + c1 * given``; the result is the Pearson correlation of the two residuals. With
+    ``given`` the local context's prediction of a feature, it measures what ``a`` knows about
+    the feature that the local context does not.
+
+    Parameters
+    ----------
+    a, b, given : (N,) ndarray
+
+    Returns
+    -------
+    float
+        In ``[-1, 1]`` (0 if a residual is constant).
+    """
+    X = np.stack([np.ones(len(given)), np.asarray(given, dtype=float)], axis=1)
+
+    def residual(y):
+        y = np.asarray(y, dtype=float)
+        return y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+
+    return correlation(residual(a), residual(b))
 
 
 def unit_correlations(hs, feature):

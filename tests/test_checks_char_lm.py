@@ -54,24 +54,34 @@ def make_loss(mode="good"):
         loss = -sum(np.log(ps[t][np.arange(B), y[t]]).sum() for t in range(T)) / N
         grads = {k: np.zeros_like(v) for k, v in params.items()}
         dh_next = np.zeros_like(h0)
-        for t in reversed(range(T)):
+        order = range(T) if mode == "backward_forward_in_time" else reversed(range(T))
+        for t in order:
             dy = ps[t].copy()
             dy[np.arange(B), y[t]] -= 1
             dy /= N
             grads["Why"] += dy.T @ hs[t + 1]
             grads["by"] += dy.sum(0)
             dh = dy @ Why + (0 if mode == "no_carry" else dh_next)
-            dz = dh * (1 - hs[t + 1] ** 2)
+            if mode == "slope_on_output_only":
+                dz = (dy @ Why) * (1 - hs[t + 1] ** 2) + dh_next
+            elif mode == "tanh_twice":
+                dz = dh * (1 - np.tanh(hs[t + 1]) ** 2)
+            else:
+                dz = dh * (1 - hs[t + 1] ** 2)
             if mode == "fancy_index":
                 grads["Wxh"][:, inputs[t]] += dz.T
             else:
                 np.add.at(grads["Wxh"].T, inputs[t], dz)
             if mode == "assign":
                 grads["Whh"] = dz.T @ hs[t]
+            elif mode == "whh_current_state":
+                grads["Whh"] += dz.T @ hs[t + 1]
             else:
                 grads["Whh"] += dz.T @ hs[t]
             grads["bh"] += dz.sum(0)
             dh_next = dz @ Whh
+        if mode == "cs231n_keys":
+            grads = {"d" + k: g for k, g in grads.items()}
         return loss, grads, hs[-1]
     return char_rnn_loss
 
@@ -100,6 +110,12 @@ def test_char_rnn_loss_that_calls_the_reference_is_refused():
     ("no_carry", ["h_(t+1) is dropped"], "char_rnn_loss/no-gradient-from-the-future"),
     ("fancy_index", ["np.add.at"], "char_rnn_loss/repeated-ids-dropped"),
     ("assign", ["grads['Whh']", "+="], "char_rnn_loss/dwhh-overwritten"),
+    # An outside tester's case: dWhh += dz.T @ hs[t] with the current state.
+    ("whh_current_state", ["h_t", "h_(t-1)"], "char_rnn_loss/dwhh-current-state"),
+    ("slope_on_output_only", ["both paths", "add them first"], "char_rnn_loss/slope-on-output-only"),
+    ("tanh_twice", ["already tanh"], "char_rnn_loss/tanh-applied-twice"),
+    ("backward_forward_in_time", ["reversed(range(T))"], "char_rnn_loss/backward-forward-in-time"),
+    ("cs231n_keys", ["'dWxh'", "keys of params"], "char_rnn_loss/grads-keys-prefixed"),
 ])
 def test_char_rnn_loss_mistakes_written_by_hand_are_named(mode, words, mistake_id):
     _fails(check_char_rnn_loss, make_loss(mode), words=words, mistake_id=mistake_id)
@@ -137,6 +153,10 @@ def make_sampler(mode="good"):
             logits = Why @ h + by
             if mode == "multiply":
                 p = softmax(logits * temperature)
+            elif mode == "bias_only":  # Why @ h + by / temperature: the brackets forgotten
+                p = softmax(Why @ h + by / temperature)
+            elif mode == "bias_not_divided":
+                p = softmax(Why @ h / temperature + by)
             elif mode == "no_temperature":
                 p = softmax(logits)
             else:
@@ -146,11 +166,19 @@ def make_sampler(mode="good"):
             elif mode == "extra_draw":  # the right distribution, other use of the generator
                 rng.random()
                 idx = int(rng.choice(V, p=p))
+            elif mode == "multinomial":  # the right distribution, another generator method
+                idx = int(np.argmax(rng.multinomial(1, p)))
+            elif mode == "inverse_cdf":  # correct: what rng.choice(V, p=p) does inside
+                idx = int(np.searchsorted(np.cumsum(p), rng.random(), side="right"))
+            elif mode == "no_p":
+                idx = int(rng.choice(V))
             else:
                 idx = int(rng.choice(V, p=p))
             out.append(idx)
         if mode == "with_first":
             return np.array([first_id] + out)
+        if mode == "starts_with_first":  # n ids: first_id, then the first n - 1 draws
+            return np.array([first_id] + out[:-1])
         return np.array(out)
     return sample
 
@@ -193,6 +221,60 @@ def test_sample_resetting_state_is_named():
 
 def test_sample_returning_first_id_is_named():
     _fails(check_sample, make_sampler("with_first"), words=["not first_id"])
+
+
+def test_sample_starting_with_first_id_is_named_not_blamed_on_the_generator():
+    # An outside tester's case: n ids, first_id first. The draws themselves are right.
+    msg = _fails(check_sample, make_sampler("starts_with_first"), words=["start with first_id"],
+                 mistake_id="sample/starts-with-first-id")
+    assert "rng.choice" not in msg and "reproducible" not in msg
+
+
+@pytest.mark.parametrize("mode, words, mistake_id", [
+    ("bias_only", ["Only by is divided", "binds tighter"], "sample/temperature-bias-only"),
+    ("bias_not_divided", ["Only Why @ h is divided", "mind the brackets"], "sample/temperature-bias-not-divided"),
+    ("no_p", ["without p"], "sample/uniform-draws"),
+])
+def test_sample_temperature_on_part_of_the_logits_and_uniform_draws_are_named(mode, words, mistake_id):
+    _fails(check_sample, make_sampler(mode), words=words, mistake_id=mistake_id)
+
+
+def test_sample_drawing_with_another_generator_method_is_told_which():
+    _fails(check_sample, make_sampler("multinomial"), words=["rng.multinomial", "rng.choice(V, p=p)"],
+           mistake_id="generic/not-reproducible")
+
+
+def test_sample_drawing_by_the_inverse_cdf_like_rng_choice_passes():
+    check_sample(make_sampler("inverse_cdf"))
+    check_sample(make_sampler("inverse_cdf"), hidden=True)
+
+
+def test_sample_feeding_the_argmax_back_in_is_told_which_character_goes_wrong():
+    def sample(params, first_id, n, temperature=1.0, rng=None):
+        rng = np.random.default_rng(rng)
+        Wxh, Whh, bh, Why, by = (params[k] for k in ("Wxh", "Whh", "bh", "Why", "by"))
+        h, idx, out = np.zeros(Whh.shape[0]), first_id, []
+        for _ in range(n):
+            h = np.tanh(Wxh[:, idx] + Whh @ h + bh)
+            p = softmax((Why @ h + by) / temperature)
+            out.append(int(rng.choice(len(by), p=p)))
+            idx = int(np.argmax(p))  # feeds the most likely character, not the drawn one
+        return np.array(out)
+    _fails(check_sample, sample, words=["character 1 is not", "read the character you just drew"],
+           mistake_id="generic/time-step")
+
+
+def test_sample_reading_a_row_of_wxh_is_told_where_the_column_is():
+    def sample(params, first_id, n, temperature=1.0, rng=None):
+        rng = np.random.default_rng(rng)
+        Wxh, Whh, bh, Why, by = (params[k] for k in ("Wxh", "Whh", "bh", "Why", "by"))
+        h, idx, out = np.zeros(Whh.shape[0]), first_id, []
+        for _ in range(n):
+            h = np.tanh(Wxh[idx] + Whh @ h + bh)
+            idx = int(rng.choice(len(by), p=softmax((Why @ h + by) / temperature)))
+            out.append(idx)
+        return np.array(out)
+    _fails(check_sample, sample, words=["Wxh[:, idx]", "V=6, H=4"], mistake_id="generic/crash")
 
 
 def test_sample_with_other_random_draws_is_told_to_use_the_generator_once():
@@ -280,6 +362,41 @@ def test_train_step_mistakes_are_named(mode, words):
     _fails(check_train_step, make_step(mode), words=words)
 
 
+def test_train_step_with_pytorchs_clip_factor_passes():
+    # torch.nn.utils.clip_grad_norm_ multiplies by max_norm / (norm + 1e-6).
+    def step(params, inputs, targets, h0, lr, max_norm):
+        loss, grads, h_last = char_rnn_loss(params, inputs, targets, h0)
+        norm = float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
+        coef = min(1.0, max_norm / (norm + 1e-6))
+        for k in params:
+            params[k] -= lr * coef * grads[k]
+        return loss, norm, h_last
+    check_train_step(step)
+    check_train_step(step, hidden=True)
+
+
+@pytest.mark.parametrize("change, words, mistake_id", [
+    ("zero_state", ["zero state instead of h0"], "train_step/loss-from-zero-state"),
+    ("no_sqrt", ["without the square root"], "train_step/norm-without-sqrt"),
+    ("weights_only", ["grad_norm is", "all 5 arrays together"], "generic/grad-norm"),
+    ("adagrad", ["did not move along its gradient", "Adagrad"], "generic/update"),
+    ("clip_to_one", ["Every parameter moved by", "max_norm / grad_norm"], "generic/update"),
+])
+def test_train_step_norm_and_update_mistakes_are_described(change, words, mistake_id):
+    def step(params, inputs, targets, h0, lr, max_norm):
+        start = np.zeros_like(h0) if change == "zero_state" else h0
+        loss, grads, h_last = char_rnn_loss(params, inputs, targets, start)
+        keys = ("Wxh", "Whh", "Why") if change == "weights_only" else tuple(grads)
+        sq = sum(float(np.sum(grads[k] ** 2)) for k in keys)
+        norm = sq if change == "no_sqrt" else float(np.sqrt(sq))
+        scale = (1.0 if change == "clip_to_one" else max_norm) / norm if norm > max_norm else 1.0
+        for k in params:
+            g = grads[k] * scale
+            params[k] -= lr * (g / np.sqrt(g * g + 1e-8) if change == "adagrad" else g)
+        return loss, norm, h_last
+    _fails(check_train_step, step, words=words, mistake_id=mistake_id)
+
+
 def test_train_step_on_a_wrong_loss_is_told_to_fix_the_loss_first():
     step = make_step(loss_fn=make_loss("summed"))
     _fails(check_train_step, step, char_rnn_loss=make_loss("summed"),
@@ -318,6 +435,21 @@ def test_bits_per_char_mistakes_are_named(fn, words):
     _fails(check_bits_per_char, fn, words=words)
 
 
+@pytest.mark.parametrize("fn, words", [
+    (lambda loss: loss / 0.693, ["0.693", "np.log(2)"]),  # an outside tester's case
+    (lambda loss: loss * 1.443, ["1.443", "np.log(2)"]),
+    (lambda loss: loss / 0.69, ["divided by 0.69", "rounded ln 2"]),
+    (lambda loss: loss * 1.44, ["multiplied by 1.44", "rounded log2 e"]),
+])
+def test_bits_per_char_with_a_rounded_constant_is_named(fn, words):
+    _fails(check_bits_per_char, fn, words=words, mistake_id="bits_per_char/rounded-ln2")
+
+
+def test_bits_per_char_rounded_to_three_decimals_is_named():
+    _fails(check_bits_per_char, lambda loss: round(loss / math.log(2), 3), words=["rounded to 3 decimals"],
+           mistake_id="bits_per_char/rounded")
+
+
 # --- perplexity ------------------------------------------------------------------------------
 
 def test_correct_perplexity_passes(capsys):
@@ -333,6 +465,21 @@ def test_correct_perplexity_passes(capsys):
 ])
 def test_perplexity_mistakes_are_named(fn, words):
     _fails(check_perplexity, fn, words=words)
+
+
+@pytest.mark.parametrize("fn, words", [
+    (lambda loss: 2.718 ** loss, ["2.718"]),
+    (lambda loss: 2.72 ** loss, ["2.72 ** loss", "rounded e"]),
+    (lambda loss: 2 ** (loss / 0.693), ["2 ** (loss / 0.693)", "rounded ln 2"]),
+])
+def test_perplexity_with_a_rounded_constant_is_named(fn, words):
+    _fails(check_perplexity, fn, words=words, mistake_id="perplexity/rounded-e")
+
+
+def test_a_perplexity_close_to_e_to_the_loss_by_chance_is_not_called_a_rounded_e():
+    # (loss / ln 2) ** 2 is within 1% of e ** loss at loss = 1.37: no rounded constant gives it.
+    msg = _fails(check_perplexity, lambda loss: (loss / math.log(2)) ** 2, words=["perplexity"])
+    assert "rounded" not in msg
 
 
 # --- questions -------------------------------------------------------------------------------
@@ -365,3 +512,14 @@ def test_an_unanswered_question_is_named():
 ])
 def test_wrong_answers_are_explained(key, answer, words):
     _fails(check_ch06_questions, dict(RIGHT, **{key: answer}), words=words)
+
+
+@pytest.mark.parametrize("letter", ["a", "A", "(a)", "a)", " a. "])
+def test_the_letter_may_be_written_several_ways(letter, capsys):
+    check_ch06_questions(dict(RIGHT, temperature_to_zero=letter))
+    assert "all answers are right" in capsys.readouterr().out
+
+
+def test_a_multiple_choice_answer_that_is_not_a_letter_is_told_to_give_one():
+    _fails(check_ch06_questions, dict(RIGHT, temperature_to_zero="greedy"),
+           words=["letter", "'greedy'"], mistake_id="generic/type")

@@ -13,6 +13,7 @@ from rnnlib.units import (
     correlation,
     fit_readout,
     inside_quotes,
+    partial_correlation,
     readout,
     recent_mark,
     unit_correlations,
@@ -93,3 +94,20 @@ def test_readout_of_several_features_equals_one_at_a_time():
     for j in range(3):
         np.testing.assert_allclose(W[:, j], fit_readout(hs, F[:, j]), atol=1e-12)
     np.testing.assert_allclose(readout(hs, W)[:, 1], readout(hs, W[:, 1]), atol=1e-12)
+
+
+def test_partial_correlation_removes_what_the_given_variable_explains():
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal(2000)
+    a = z + 0.1 * rng.standard_normal(2000)
+    b = z + 0.1 * rng.standard_normal(2000)
+    # a and b agree only through z: with z accounted for, their noises are independent.
+    assert correlation(a, b) > 0.95
+    assert abs(partial_correlation(a, b, z)) < 0.1
+    # Something they share beyond z survives.
+    w = rng.standard_normal(2000)
+    assert partial_correlation(a + w, b + w, z) > 0.9
+    # It equals the textbook formula from the three pairwise correlations.
+    r_ab, r_az, r_bz = correlation(a + w, b), correlation(a + w, z), correlation(b, z)
+    expected = (r_ab - r_az * r_bz) / np.sqrt((1 - r_az**2) * (1 - r_bz**2))
+    assert partial_correlation(a + w, b, z) == pytest.approx(expected)

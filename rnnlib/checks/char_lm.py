@@ -17,11 +17,18 @@ here writes the recurrence again.
 * ``sample`` is random, so it is checked twice: statistically (the characters must come out as
   often as the model's tempered probabilities say) and with a fixed seed (the same seed must
   give the reference's characters, which fixes *how* the generator is used). A wrong answer is
-  matched against the catalogue's variants and named.
+  matched against the catalogue's variants and named. When none matches, the sampler runs once
+  more with a generator that records what it is asked (:func:`_spy_generator`): which methods,
+  how many draws, and the probabilities of each draw, compared with the model's given the
+  characters drawn before it. So "the draws differ" is never blamed on the generator when the
+  generator was used right and the state or the output was wrong.
+* ``bits_per_char`` and ``perplexity`` also recognise a constant typed rounded (0.693, 2.718)
+  and a result rounded to a few decimals, which the catalogue's exact variants cannot cover.
 """
 from __future__ import annotations
 
 import math
+import re as _re
 import types
 
 import numpy as np
@@ -32,9 +39,10 @@ from rnnlib import rnn as _rnn
 from rnnlib import training as _training
 from rnnlib.cells import RNNCell
 from rnnlib.checks._core import CheckFailed, call_student, case_seeds, fmt_shape
-from rnnlib.checks._engine import Case, Exercise, Mistake, mutate, run_check
+from rnnlib.checks._engine import Case, Exercise, Mistake, close as _close, mutate, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
 from rnnlib.heads import SoftmaxHead
+from rnnlib.layers import output_backward
 from rnnlib.losses import softmax_cross_entropy
 from rnnlib.models import SequenceModel
 
@@ -182,6 +190,47 @@ def _overwritten(names):
     return variant
 
 
+def _why_from_previous_state(params, inputs, targets, h0=None):
+    """The reference with grads['Why'] built from h_(t-1) instead of h_t (an index off by one)."""
+    loss, grads, h_last = _loss(params, inputs, targets, h0)
+    hs, _ = _MODEL.forward(params, inputs, h0)
+    _, dlogits = softmax_cross_entropy(_MODEL.head.outputs(params, hs), np.asarray(targets))
+    h_prev = np.concatenate([np.asarray(h0)[None], hs[:-1]])
+    return loss, {**grads, "Why": output_backward(dlogits, (h_prev, params["Why"]))[1]}, h_last
+
+
+def _loss_of_block(normalise):
+    """The reference with the loss read from ``ps[t][:, targets[t]]``, a (B, B) block per step
+    (every example's probability of every example's target), summed, then divided by
+    ``normalise(T, B)``."""
+
+    def variant(params, inputs, targets, h0=None):
+        loss, grads, h_last = _loss(params, inputs, targets, h0)
+        T, B = np.shape(inputs)
+        hs, _ = _MODEL.forward(params, inputs, h0)
+        log_p = np.log(_softmax(_MODEL.head.outputs(params, hs)))
+        block = sum(float(log_p[t][:, np.asarray(targets)[t]].sum()) for t in range(T))
+        return -block / normalise(T, B), grads, h_last
+
+    return variant
+
+
+def _h_last_one_step_early(params, inputs, targets, h0=None):
+    loss, grads, _ = _loss(params, inputs, targets, h0)
+    hs, _ = _MODEL.forward(params, inputs, h0)
+    return loss, grads, (hs[-2] if len(hs) > 1 else np.asarray(h0)).copy()
+
+
+def _keys_prefixed(params, inputs, targets, h0=None):
+    loss, grads, h_last = _loss(params, inputs, targets, h0)
+    return loss, {"d" + k: g for k, g in grads.items()}, h_last
+
+
+_REC_GRAD = _rnn.recurrent_weight_gradient
+_WHH_FIRST = "dW = dzs[0].T @ h0"
+_WHH_REST = "hs[:-1].reshape((T - 1) * B, H)"
+
+
 CHAR_RNN_LOSS = Exercise(
     name="char_rnn_loss",
     reference=_loss,
@@ -301,6 +350,74 @@ CHAR_RNN_LOSS = Exercise(
                 "target: d(-ln p_k)/dz = p - onehot(k), so subtract 1 at each target.",
                 _model(head_loss=mutate(SoftmaxHead.loss, ("dflat[rows, idx] -= 1.0", "dflat[rows, idx] -= 0.0"),
                                         inner=softmax_cross_entropy)), "ch06-gradients"),
+        Mistake("char_rnn_loss/dwhh-current-state",
+                "grads['Whh'] pairs dz_t with h_t, the state step t produced: in the forward pass "
+                "Whh multiplies the state before the step, h_t = tanh(... + h_(t-1) @ Whh.T + bh), "
+                "so its gradient is the sum over t of dz_t.T @ h_(t-1) (h0 for the first step).",
+                _model(cell_backward=mutate(RNNCell.backward, (_WHH_FIRST, "dW = dzs[0].T @ hs[0]"),
+                                            (_WHH_REST, "hs[1:].reshape((T - 1) * B, H)"),
+                                            inner=_REC_GRAD)), "ch04-sum"),
+        Mistake("char_rnn_loss/dwhh-zero-h0",
+                "grads['Whh'] leaves out the first step's term dz_0.T @ h0: it uses zeros as the "
+                "state before step 0. The first step multiplies h0 (the state the previous chunk "
+                "ended in) by Whh, so its share is dz_0.T @ h0.",
+                _model(cell_backward=mutate(RNNCell.backward, (_WHH_FIRST, "dW = dzs[0].T @ np.zeros_like(h0)"),
+                                            inner=_REC_GRAD)), "ch06-training"),
+        Mistake("char_rnn_loss/slope-on-output-only",
+                "tanh's slope multiplies only the gradient from the step's own output, "
+                "dz_t = (dlogits_t @ Why) * (1 - h_t**2) + dh_next: both paths reach h_t before "
+                "the tanh, so add them first, dz_t = (dlogits_t @ Why + dh_next) * (1 - h_t**2).",
+                _model(cell_backward=mutate(RNNCell.backward,
+                                            ("dzs[t] *= dh_t", "dzs[t] *= dhs[t]\n        dzs[t] += dh_next"),
+                                            inner=_REC_BACK)), "ch04-bptt"),
+        Mistake("char_rnn_loss/tanh-applied-twice",
+                "tanh's slope is computed as 1 - np.tanh(h_t)**2: h_t is already tanh(z_t), so "
+                "the slope is 1 - h_t**2.",
+                _model(cell_backward=mutate(RNNCell.backward,
+                                            (_DERIVATIVE, "dzs = np.square(np.tanh(hs))\n    np.subtract(1.0, dzs, out=dzs)"),
+                                            inner=_REC_BACK)), "ch04-one-step"),
+        Mistake("char_rnn_loss/slope-of-preactivation",
+                "tanh's slope is computed from the pre-activation, 1 - z_t**2: the derivative of "
+                "tanh at z_t is 1 - tanh(z_t)**2 = 1 - h_t**2.",
+                _model(cell_backward=mutate(RNNCell.backward,
+                                            (_DERIVATIVE, "dzs = np.square(np.arctanh(hs))\n    np.subtract(1.0, dzs, out=dzs)"),
+                                            inner=_REC_BACK)), "ch04-one-step"),
+        Mistake("char_rnn_loss/sigmoid-slope",
+                "tanh's slope is written h_t * (1 - h_t), which is the sigmoid's: the derivative "
+                "of tanh is 1 - h_t**2.",
+                _model(cell_backward=mutate(RNNCell.backward, (_DERIVATIVE, "dzs = hs * (1.0 - hs)"),
+                                            inner=_REC_BACK)), "ch04-one-step"),
+        Mistake("char_rnn_loss/backward-forward-in-time",
+                "The backward loop walks forward in time (t = 0, 1, ...): step t needs the "
+                "gradient that comes back from step t+1, so walk t = T-1, ..., 0 "
+                "(for t in reversed(range(T))).",
+                _model(cell_backward=mutate(RNNCell.backward,
+                                            ("for t in range(hs.shape[0] - 1, -1, -1):", "for t in range(hs.shape[0]):"),
+                                            inner=_REC_BACK)), "ch04-bptt"),
+        Mistake("char_rnn_loss/dwhy-previous-state",
+                "grads['Why'] pairs dlogits_t with h_(t-1): the logits of step t are "
+                "h_t @ Why.T + by, so Why's gradient is the sum over t of dlogits_t.T @ h_t.",
+                _why_from_previous_state, "ch06-gradients"),
+        Mistake("char_rnn_loss/loss-block",
+                "The loss reads ps[t][:, targets[t]], a B x B block (every example's probability "
+                "of every example's target): take one entry per example, "
+                "ps[t][np.arange(B), targets[t]].",
+                _loss_of_block(lambda T, B: T * B), "ch06-gradients"),
+        Mistake("char_rnn_loss/loss-block-mean",
+                "The loss is the mean of ps[t][:, targets[t]], a B x B block (every example's "
+                "probability of every example's target): take one entry per example, "
+                "ps[t][np.arange(B), targets[t]].",
+                _loss_of_block(lambda T, B: T * B * B), "ch06-gradients"),
+        Mistake("char_rnn_loss/h-last-one-step-early",
+                "h_last is the state after step T-2, one step early (in a list that starts with "
+                "h0, the state after the last step is the last entry, hs[T], not hs[T-1]): return "
+                "the state after the last step.",
+                _h_last_one_step_early, "ch06-training"),
+        Mistake("char_rnn_loss/grads-keys-prefixed",
+                "grads has the keys 'dWxh', 'dWhh', ... (CS231n's names): use the keys of params, "
+                "'Wxh', 'Whh', 'bh', 'Why', 'by', so that train_step (and any optimizer) finds "
+                "each parameter's gradient under the parameter's own name.",
+                _keys_prefixed, "ch06-gradients"),
     ],
 )
 
@@ -360,6 +477,58 @@ def _in_place(step):
 _STEP_CLIP = "clipped, norm = clip_by_global_norm(grads, max_norm)"
 _STEP_UPDATE = "params[k] = params[k] - lr * clipped[k]"
 _STEP_RETURN = "return loss, norm, h_last"
+_STEP_LOSS = "loss, grads, h_last = char_rnn_loss(params, inputs, targets, h0)"
+
+
+def _diagnose_step(got, expected, case):
+    """What a wrong update is, when the catalogue has no name for it: a wrong global norm, or
+    the step measured against the gradient (one factor for every entry, or not)."""
+    params, inputs, targets, h0, lr, max_norm = case.args
+    names = {k: f"params['{k}']" for k in params}
+    if not all(isinstance(got.get(n), _ndarray) and got[n].shape == params[k].shape for k, n in names.items()):
+        return None
+    grads = _loss(params, inputs, targets, h0)[1]
+    norm = _optim.global_norm(grads)
+    if not _close(got.get("loss"), expected["loss"]):
+        return None  # the loss itself is wrong: the generic diagnosis says which value
+    if not _close(got.get("grad_norm"), expected["grad_norm"]):
+        mine = got.get("grad_norm")
+        shown = f"{float(mine):.6g}" if isinstance(mine, (int, float, np.floating, np.integer)) else repr(mine)
+        return ("generic/grad-norm",
+                f"grad_norm is {shown}, but the global norm of the gradients is {norm:.6g}: the "
+                "square root of the sum of the squares of every entry of every gradient, all "
+                f"{len(grads)} arrays together (sqrt(sum over k of np.sum(grads[k] ** 2))). The "
+                "clipping factor max_norm / grad_norm depends on it too.")
+    clipped = norm > max_norm
+    want = max_norm / norm if clipped else 1.0
+    why = (f"max_norm / grad_norm = {max_norm:.4g} / {norm:.4g} = {want:.4g} (the norm exceeds max_norm)"
+           if clipped else "1 (the norm is below max_norm: no clipping)")
+    factors, off = {}, []
+    for k, n in names.items():
+        step = (params[k] - got[n]) / lr
+        g = grads[k]
+        gg = float(np.sum(g * g))
+        c = float(np.sum(step * g)) / gg if gg > 0 else 0.0
+        if not np.allclose(step, c * g, rtol=1e-5, atol=1e-10):
+            return ("generic/update",
+                    f"{n} did not move along its gradient: its entries changed by different "
+                    "multiples of grads[k] (clipped entry by entry, or an adaptive step such as "
+                    "Adagrad's or Adam's?). Gradient descent moves every entry by one factor: "
+                    f"params[k] -= lr * scale * grads[k], with scale = {why}.")
+        factors[k] = c
+        if abs(c - want) > 1e-5 * abs(want):
+            off.append(k)
+    if not off:
+        return None
+    if len(off) == len(factors) and max(factors.values()) - min(factors.values()) <= 1e-5 * abs(want):
+        c = factors[off[0]]
+        return ("generic/update",
+                f"Every parameter moved by {c:.4g} * lr * grads[k]; the step is "
+                f"params[k] -= lr * scale * grads[k] with scale = {why}.")
+    listed = ", ".join(f"{names[k]} by {factors[k]:.4g} * lr * grads[k]" for k in off)
+    return ("generic/update",
+            f"The update is not the same for every parameter: {listed}; every key takes the same "
+            f"step, params[k] -= lr * scale * grads[k] with scale = {why}.")
 
 TRAIN_STEP = Exercise(
     name="train_step",
@@ -368,6 +537,11 @@ TRAIN_STEP = Exercise(
     returns=("params", "loss", "grad_norm", "h_last"),
     arg_names=("params", "inputs", "targets", "h0", "lr", "max_norm"),
     section="ch06-training",
+    # PyTorch's clip_grad_norm_ multiplies by max_norm / (norm + 1e-6): a relative difference of
+    # about 1e-6 / norm in the update, which these tolerances accept.
+    rtol=1e-5,
+    atol=1e-7,
+    diagnose=_diagnose_step,
     mistakes=[
         Mistake("train_step/no-clip",
                 "The update used the unclipped gradients: when their global norm exceeds "
@@ -435,6 +609,23 @@ TRAIN_STEP = Exercise(
         Mistake("train_step/loss-and-norm-swapped",
                 "loss and grad_norm are swapped: return (loss, grad_norm, h_last), in that order.",
                 mutate(_train_step, (_STEP_RETURN, "return norm, loss, h_last")), "ch06-training"),
+        Mistake("train_step/loss-from-zero-state",
+                "char_rnn_loss is called with a zero state instead of h0: the chunk continues the "
+                "text where the previous chunk stopped, so it starts from h0, "
+                "char_rnn_loss(params, inputs, targets, h0).",
+                mutate(_train_step, (_STEP_LOSS, "loss, grads, h_last = char_rnn_loss(params, inputs, targets, "
+                                                 "np.zeros_like(h0))")), "ch06-training"),
+        Mistake("train_step/norm-without-sqrt",
+                "The norm is the sum of the squares, without the square root: the global norm is "
+                "sqrt(sum over k of np.sum(grads[k] ** 2)). Both the clipping factor and the "
+                "grad_norm you return use it.",
+                mutate(_train_step, ("norm = global_norm(grads)", "norm = global_norm(grads) ** 2"),
+                       inner=_optim.clip_by_global_norm), "ch06-training"),
+        Mistake("train_step/loss-after-update",
+                "The loss returned is computed after the update: return the loss that "
+                "char_rnn_loss gave before it (the loss of the parameters the gradients belong to).",
+                mutate(_train_step, (_STEP_RETURN, "return char_rnn_loss(params, inputs, targets, h0)[0], "
+                                                   "norm, h_last")), "ch06-training"),
         Mistake("train_step/returns-h0",
                 "train_step returns the h0 it was given instead of the state after the chunk: "
                 "the next chunk would start from a stale state. Return char_rnn_loss's h_last.",
@@ -496,6 +687,12 @@ def _with_first_id(params, first_id, n, temperature=1.0, rng=None):
     return np.concatenate([[int(first_id)], _sample(params, first_id, n, temperature, rng)]).astype(np.int64)
 
 
+def _starts_with_first_id(params, first_id, n, temperature=1.0, rng=None):
+    """n ids, first_id first, then the first n - 1 generated ones."""
+    rest = _sample(params, first_id, max(n - 1, 0), temperature, rng)
+    return np.concatenate([[int(first_id)], rest])[:n].astype(np.int64)
+
+
 SAMPLE_MISTAKES = [
     Mistake("sample/temperature-multiplied",
             "Your characters come out as if the temperature were 1 / temperature: you multiply "
@@ -527,6 +724,33 @@ SAMPLE_MISTAKES = [
     Mistake("sample/returns-first-id",
             "sample returned n + 1 ids: return only the n generated characters, not first_id.",
             _with_first_id, "ch06-sampling"),
+    Mistake("sample/starts-with-first-id",
+            "Your ids start with first_id, followed by n - 1 generated characters: first_id is "
+            "the character read first, not part of the output. Return the n characters drawn "
+            "after it (n draws).",
+            _starts_with_first_id, "ch06-sampling"),
+    Mistake("sample/first-id-not-read",
+            "The first character is drawn before first_id is read (from the logits of h = 0): "
+            "at every step, first read the current character, h = tanh(Wxh[:, idx] + Whh @ h + bh) "
+            "with idx = first_id at the first step, then draw the next one.",
+            mutate(_sample, (_SAMPLE_STEP, "logits, state = model.step(params, np.array([idx]), state) if i "
+                                           "else (model.head.read(params, state), state)")),
+            "ch06-sampling"),
+    Mistake("sample/uniform-draws",
+            "Every character comes out about equally often: rng.choice(V) without p draws uniformly. "
+            "Pass the probabilities, rng.choice(V, p=p).",
+            mutate(_sample, (_SAMPLE_DRAW, "idx = int(rng.choice(V))")), "ch06-sampling"),
+    Mistake("sample/temperature-bias-not-divided",
+            "Only Why @ h is divided by the temperature, not by: the temperature divides the whole "
+            "logits, p = softmax((Why @ h + by) / temperature) (mind the brackets).",
+            mutate(_sample, (_SAMPLE_SOFTMAX, "p = softmax((logits - params['by']) / temperature + params['by'])\n")),
+            "ch06-temperature"),
+    Mistake("sample/temperature-bias-only",
+            "Only by is divided by the temperature: Why @ h + by / temperature divides the bias "
+            "alone (division binds tighter than +). Divide the whole logits, "
+            "p = softmax((Why @ h + by) / temperature).",
+            mutate(_sample, (_SAMPLE_SOFTMAX, "p = softmax(logits - params['by'] + params['by'] / temperature)\n")),
+            "ch06-temperature"),
     Mistake("sample/generator-in-loop",
             "Your draws reuse the same random number: the generator is made from the seed again "
             "at every step, np.random.default_rng(rng) inside the loop. Make it once, before the "
@@ -557,8 +781,19 @@ def _fail(slug, context):
 def _call_sample(sample, params, first_id, n, temperature, seed, context):
     """The student's ids, checked to be an integer array of n ids in range(V)."""
     V = params["Why"].shape[0]
-    with np.errstate(over="ignore", invalid="ignore"):
-        got = call_student(sample, _copy_params(params), first_id, n, temperature, seed, name="sample")
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            got = call_student(sample, _copy_params(params), first_id, n, temperature, seed, name="sample")
+    except CheckFailed as err:
+        if err.mistake_id != "generic/crash":
+            raise
+        # The sizes, so that the shapes in the error can be read (V characters, H units).
+        line = _re.search(r"at the line `([^`]*)`", str(err))
+        hint = ""
+        if line and _re.search(r"Wxh(?:[\"']\])?\[(?!\s*:)", line.group(1)):
+            hint = (" Wxh is stored (H, V), one column per character: the column of character "
+                    "idx is Wxh[:, idx] (H numbers); Wxh[idx] is a row.")
+        raise CheckFailed(f"{err}{context}{hint}", mistake_id=err.mistake_id) from None
     if isinstance(got, (list, tuple)):
         got = np.asarray(got)
     if isinstance(got, _ndarray) and got.shape == (n + 1,):
@@ -583,13 +818,21 @@ def _constant_state_params(seed, V, H):
     params["Wxh"][:] = 0.0
     params["Whh"][:] = 0.0
     params["by"] *= 3.0  # clearly unequal probabilities, so temperature mistakes show
+    # A state far from 0, so that Why @ h weighs as much as by in the logits: a temperature that
+    # divides only one of the two parts shows.
+    params["bh"] *= 5.0
     return params
+
+
+def _logits(params):
+    """The reference model's logits ``Why @ h + by`` under parameters whose state is constant."""
+    logits, _ = _MODEL.step(params, np.array([0]), np.zeros((1, params["Whh"].shape[0])))
+    return logits[0]
 
 
 def _tempered(params, temperature):
     """The reference model's distribution of every character under these parameters."""
-    logits, _ = _MODEL.step(params, np.array([0]), np.zeros((1, params["Whh"].shape[0])))
-    return _softmax(logits[0] / temperature)
+    return _softmax(_logits(params) / temperature)
 
 
 def _statistics(sample, V, H, seed, temperature, draws):
@@ -617,16 +860,27 @@ def _statistics(sample, V, H, seed, temperature, draws):
     detail = (f" (character {k} came out in {freq[k]:.1%} of {draws} draws; the model gives it "
               f"probability {p[k]:.1%} at temperature {temperature})")
     if freq.max() == 1.0 and p.max() < 0.99:
-        # Always the same character: the most likely one, or one random number used again.
+        # Always the same character: the most likely one (whatever the seed), or one random
+        # number used again (which character depends on the seed).
+        others = [_call_sample(sample, params, 0, 5, temperature, seed + j, context) for j in range(1, 13)]
+        seed_matters = any(not _array_equal(o, got[:5]) for o in others)
         again = _SAMPLE_BY_SLUG["generator-in-loop"].variant(_copy_params(params), 0, draws, temperature, seed)
-        if _array_equal(got, again):
+        if _array_equal(got, again) and seed_matters:
             return _fail("generator-in-loop", detail)
-        if got[0] == int(np.argmax(p)):
+        if got[0] == int(np.argmax(p)) and not seed_matters:
             return _fail("argmax", detail)
+    if matches(np.full(V, 1.0 / V)):
+        return _fail("uniform-draws", detail)
     if temperature != 1.0 and matches(_tempered(params, 1.0)):
         return _fail("temperature-ignored", detail)
     if temperature != 1.0 and matches(_tempered(params, 1.0 / temperature)):
         return _fail("temperature-multiplied", detail)
+    # Brackets: only a part of the logits Why @ h + by divided by the temperature.
+    logits, by = _logits(params), params["by"]
+    if temperature != 1.0 and matches(_softmax((logits - by) / temperature + by)):
+        return _fail("temperature-bias-not-divided", detail)
+    if temperature != 1.0 and matches(_softmax(logits - by + by / temperature)):
+        return _fail("temperature-bias-only", detail)
     return CheckFailed(f"sample: the characters are not drawn from softmax(logits / temperature)"
                        f"{detail}.", mistake_id="generic/distribution")
 
@@ -670,6 +924,106 @@ def _named_by_variant(got, args, context):
     return None
 
 
+def _spy_generator(seed):
+    """A generator seeded like ``np.random.default_rng(seed)`` that records what a sampler asks of
+    it: ``(method, args, kwargs, result)`` for every call the sampler makes (calls a method makes
+    internally, such as ``choice`` calling ``random``, are not recorded).
+
+    ``np.random.default_rng`` returns a Generator it is given unchanged, so a sampler that starts
+    with ``rng = np.random.default_rng(rng)`` uses this one.
+    """
+    calls, depth = [], [0]
+
+    class SpyGenerator(np.random.Generator):
+        pass
+
+    def recording(name, method):
+        def wrapper(self, *args, **kwargs):
+            depth[0] += 1
+            try:
+                out = method(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+            if depth[0] == 0:
+                calls.append((name, args, kwargs, out))
+            return out
+        return wrapper
+
+    for name in dir(np.random.Generator):
+        method = getattr(np.random.Generator, name)
+        if not name.startswith("_") and callable(method) and name not in ("spawn",):
+            setattr(SpyGenerator, name, recording(name, method))
+    return SpyGenerator(np.random.PCG64(seed)), calls
+
+
+def _traced_failure(sample, args, got, context):
+    """With a generator that records its calls: how the student's sampler uses it, the
+    distribution each draw came from, and where that first departs from the model's. ``None``
+    when this cannot say (the sampler does not run with such a generator)."""
+    params, first_id, n, temperature, seed = args
+    V, H = params["Why"].shape[0], params["Whh"].shape[0]
+    spy, calls = _spy_generator(seed)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            ids = np.asarray(call_student(sample, _copy_params(params), first_id, n, temperature, spy,
+                                          name="sample"))
+    except Exception:  # noqa: BLE001 - the plain message below says what it can
+        return None
+    if ids.shape != got.shape or not _array_equal(ids, got):
+        return None  # it behaves differently with a Generator than with a seed
+    if not calls:
+        return CheckFailed(
+            "sample: your characters have the right distribution, but they are not drawn from the "
+            "rng argument: it is never used (np.random.choice draws from numpy's global generator, "
+            "np.random.default_rng() without the seed from a fresh one). Make the generator once, "
+            "rng = np.random.default_rng(rng), then draw each character with rng.choice(V, p=p)"
+            f"{context}.", mistake_id="generic/not-reproducible")
+    counts = {}
+    for name, *_ in calls:
+        counts[name] = counts.get(name, 0) + 1
+    if counts != {"choice": n}:
+        used = ", ".join(f"{c} call{'s' if c > 1 else ''} of rng.{name}" for name, c in counts.items())
+        mistake = "sample/extra-draws" if counts.get("choice") == n else "generic/not-reproducible"
+        return CheckFailed(
+            f"sample: your characters have the right distribution, but your sampler makes "
+            f"{used} for {n} characters, so with a fixed seed they differ from "
+            "the course's. Draw exactly once per character with rng.choice(V, p=p), and nothing "
+            f"else{context}.", mistake_id=mistake)
+    drawn, used_p = [], []
+    for _, a, kw, out in calls:
+        drawn.append(int(np.asarray(out).reshape(-1)[0]))
+        used_p.append(kw.get("p", a[3] if len(a) > 3 else None))
+    # The model's distribution of each draw, given first_id and the characters drawn before it.
+    model_p, state, idx = [], np.zeros((1, H)), int(first_id)
+    for i in range(n):
+        logits, state = _MODEL.step(params, np.array([idx]), state)
+        model_p.append(_softmax(logits[0] / temperature))
+        idx = drawn[i]
+    bad = [i for i in range(n) if used_p[i] is None or np.shape(used_p[i]) != (V,)
+           or not np.allclose(np.asarray(used_p[i], dtype=float), model_p[i], rtol=1e-6, atol=1e-9)]
+    if not bad:
+        if ids.shape == (n,) and n > 1 and ids[0] == first_id and _array_equal(ids[1:], drawn[:-1]):
+            return _fail("starts-with-first-id", context)
+        if not _array_equal(ids, drawn):
+            return CheckFailed(
+                "sample: every draw comes from the right distribution, but the ids you return are "
+                f"not the ones you drew (you drew {drawn}, you return {ids.tolist()}): return the n "
+                f"drawn characters in the order they were drawn{context}.", mistake_id="generic/value")
+        return None
+    k = bad[0]
+    if k == 0:
+        return CheckFailed(
+            "sample: the first character is drawn from the wrong distribution: start from h = 0, "
+            "read first_id, h = tanh(Wxh[:, first_id] + Whh @ h + bh), and draw from "
+            f"softmax((Why @ h + by) / temperature){context}.", mistake_id="generic/time-step")
+    return CheckFailed(
+        f"sample: {'character 0 is' if k == 1 else f'characters 0..{k - 1} are'} drawn from the right "
+        f"distribution, but character {k} is not (after drawing character {k - 1}, id {drawn[k - 1]}): "
+        "read the character you just "
+        "drew as the next input and keep h from the step before, "
+        f"h = tanh(Wxh[:, idx] + Whh @ h + bh){context}.", mistake_id="generic/time-step")
+
+
 def _unnamed_sampling_failure(sample, cases, got, args, context):
     """What to say when the right distribution comes out, with a fixed seed, as other ids."""
     again = _call_sample(sample, *args, context)
@@ -678,8 +1032,12 @@ def _unnamed_sampling_failure(sample, cases, got, args, context):
     if not _array_equal(got, again):
         return CheckFailed(
             "sample: two calls with the same seed gave different characters: the draws do not "
-            f"come from the rng argument (np.random.choice uses numpy's global generator).{reproducible}"
+            "come from the rng argument (np.random.choice draws from numpy's global generator, "
+            f"np.random.default_rng() without the seed from a fresh one).{reproducible}"
             f"{context}.", mistake_id="generic/not-reproducible")
+    traced = _traced_failure(sample, args, got, context)
+    if traced is not None:
+        return traced
     # Only the first character right, in every case: the step after the first draw is wrong.
     firsts, later = [], []
     for a in cases:
@@ -775,6 +1133,48 @@ def _score_cases(hidden):
 
 _BITS = "float(loss_nats) / math.log(2.0)"
 
+
+def _number(x):
+    return isinstance(x, (int, float, np.floating, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _short(c):
+    """Is ``c`` a constant someone typed: at most 5 decimals (0.693, 1.443, 2.718)?"""
+    return any(abs(round(c, k) - c) <= 1e-9 * abs(c) for k in range(1, 6))
+
+
+def _rounded(mine, right):
+    """The number of decimals ``right`` was rounded to, to give ``mine`` (None if it was not)."""
+    return next((d for d in range(7) if right != round(right, d) and mine == round(right, d)), None)
+
+
+def _diagnose_bits(got, expected, case):
+    """A conversion off by a rounded constant (0.693, 0.69, 1.443 for ln 2 and log2 e), a result
+    rounded to a few decimals, or a division by 2 or by log10 2."""
+    (x,) = case.args
+    mine, right = got.get("bits"), expected["bits"]
+    if not (_number(mine) and x > 0 and mine > 0):
+        return None
+    mine = float(mine)
+    digits = _rounded(mine, right)
+    if digits is not None:
+        return ("bits_per_char/rounded",
+                f"bits is {mine:g}: the right value {right:.9g} rounded to {digits} decimals. Return "
+                "the full float; round only when you print it.")
+    d = x / mine  # what the loss was divided by
+    if abs(d / math.log(2.0) - 1) < 0.01 and (_short(d) or _short(1 / d)):
+        used = (f"you divided by {d:.6g}, a rounded ln 2 (0.693147...)" if _short(d) else
+                f"you multiplied by {1 / d:.6g}, a rounded log2 e (1 / ln 2 = 1.442695...)")
+        return ("bits_per_char/rounded-ln2",
+                f"bits is {mine:.6g}, the right value is {right:.6g}: {used}. The check compares to "
+                "9 digits: divide by np.log(2).")
+    for k, what in ((2.0, "2"), (math.log10(2.0), "log10 2 = 0.301")):
+        if abs(d / k - 1) < 1e-9:
+            return ("bits_per_char/divided-by-other",
+                    f"bits is {mine:.6g}: you divided the loss by {what}; changing the base of a "
+                    "natural logarithm to base 2 divides it by ln 2 = 0.693.")
+    return None
+
 BITS_PER_CHAR = Exercise(
     name="bits_per_char",
     reference=_bits,
@@ -783,7 +1183,17 @@ BITS_PER_CHAR = Exercise(
     rtol=1e-9,
     atol=1e-12,
     section="ch06-scoring",
+    diagnose=_diagnose_bits,
     mistakes=[
+        Mistake("bits_per_char/rounded-ln2",
+                "You used a rounded constant, 0.693 for ln 2 = 0.693147... (or 1.443 for "
+                "1 / ln 2 = log2 e = 1.442695...): the bits are off in the fourth digit. The check "
+                "compares to 9 digits: divide by np.log(2).",
+                mutate(_bits, (_BITS, "float(loss_nats) / 0.693")), "ch06-scoring"),
+        Mistake("bits_per_char/two-to-the-loss",
+                "You raised 2 to the loss: 2 ** loss undoes a logarithm, but bits per character are "
+                "a logarithm too, the loss in base 2: divide the loss by ln 2.",
+                mutate(_bits, (_BITS, "2.0 ** float(loss_nats)")), "ch06-scoring"),
         Mistake("bits_per_char/multiplied-by-ln2",
                 "You multiplied by ln 2: one bit is ln 2 nats, so the number of bits is the "
                 "loss divided by ln 2.",
@@ -813,6 +1223,29 @@ def check_bits_per_char(bits_per_char, hidden=False):
 
 _PPL = "math.exp(float(loss_nats))"
 
+
+def _diagnose_perplexity(got, expected, case):
+    """e ** loss computed with a rounded e (2.718, or 2 ** (loss / 0.693)), or rounded."""
+    (x,) = case.args
+    mine, right = got.get("perplexity"), expected["perplexity"]
+    if not (_number(mine) and x > 0 and mine > 0):
+        return None
+    mine = float(mine)
+    digits = _rounded(mine, right)
+    if digits is not None:
+        return ("perplexity/rounded",
+                f"perplexity is {mine:g}: the right value {right:.9g} rounded to {digits} decimals. "
+                "Return the full float; round only when you print it.")
+    base = mine ** (1.0 / x)  # mine = base ** loss
+    ln2 = x * math.log(2.0) / math.log(mine) if mine != 1 else 0.0  # mine = 2 ** (loss / ln2)
+    if abs(math.log(base) - 1.0) < 0.01 and (_short(base) or _short(ln2)):
+        used = (f"{base:.6g} ** loss, with a rounded e (2.718281...)" if _short(base) else
+                f"2 ** (loss / {ln2:.6g}), with a rounded ln 2 (0.693147...)")
+        return ("perplexity/rounded-e",
+                f"perplexity is {mine:.6g}, the right value is {right:.6g}: that is {used}. The check "
+                "compares to 9 digits: use np.exp(loss).")
+    return None
+
 PERPLEXITY = Exercise(
     name="perplexity",
     reference=_perplexity,
@@ -821,7 +1254,16 @@ PERPLEXITY = Exercise(
     rtol=1e-9,
     atol=1e-12,
     section="ch06-perplexity",
+    diagnose=_diagnose_perplexity,
     mistakes=[
+        Mistake("perplexity/rounded-e",
+                "You raised 2.718, a rounded e, to the loss: the perplexity is off in the fourth "
+                "digit. The check compares to 9 digits: use np.exp(loss).",
+                mutate(_perplexity, (_PPL, "2.718 ** float(loss_nats)")), "ch06-perplexity"),
+        Mistake("perplexity/ten-to-the-loss",
+                "You raised 10 to the loss: 10 ** x undoes a base-10 logarithm, but the loss is in "
+                "nats (natural logarithm). Perplexity is e ** loss.",
+                mutate(_perplexity, (_PPL, "10.0 ** float(loss_nats)")), "ch06-perplexity"),
         Mistake("perplexity/two-to-the-nats",
                 "You raised 2 to the loss: 2 ** x undoes a base-2 logarithm, but the loss is in "
                 "nats (natural logarithm). Perplexity is e ** loss (which equals 2 ** bits).",
@@ -867,7 +1309,13 @@ QUESTIONS_ASKED = [
                Wrong(float(_V_Q), "initial-loss-is-perplexity",
                      "That is the perplexity of a uniform model; the loss is its logarithm."),
                Wrong(1.0 / _V_Q, "initial-loss-is-probability",
-                     "That is the probability of each character; the loss is -ln of it.")),
+                     "That is the probability of each character; the loss is -ln of it."),
+               Wrong(-math.log(_V_Q), "initial-loss-sign",
+                     "That is ln(1/V), the log-probability itself: the loss is its negative, "
+                     "-ln(1/V) = ln V, a positive number."),
+               Wrong(math.log10(_V_Q), "initial-loss-log10",
+                     "That is log10 V, a base-10 logarithm: the training loss uses natural "
+                     "logarithms (np.log), -ln(1/V) = ln V.")),
         section="ch06-scoring"),
     Question(
         "bits", 3.0,
@@ -878,7 +1326,10 @@ QUESTIONS_ASKED = [
                Wrong(math.log2(math.log(8.0)), "bits-log-of-loss",
                      "You took log2 of the loss: it is already a logarithm; change its base by "
                      "dividing by ln 2."),
-               Wrong(8.0, "bits-is-perplexity", "8 is the perplexity, e ** loss.")),
+               Wrong(8.0, "bits-is-perplexity", "8 is the perplexity, e ** loss."),
+               Wrong(math.log10(8.0), "bits-log10",
+                     "That is the loss divided by ln 10, log10 8: decimal digits, not bits. Bits "
+                     "are base-2 logarithms: divide by ln 2.")),
         section="ch06-scoring"),
     Question(
         "uniform_perplexity", float(_V_Q),
@@ -889,7 +1340,10 @@ QUESTIONS_ASKED = [
                Wrong(math.log2(_V_Q), "uniform-perplexity-is-bits",
                      "That is its bits per character; the perplexity is 2 ** bits."),
                Wrong(1.0 / _V_Q, "uniform-perplexity-inverse",
-                     "That is the probability of each character; the perplexity is its inverse.")),
+                     "That is the probability of each character; the perplexity is its inverse."),
+               Wrong(1.0, "uniform-perplexity-one",
+                     "Perplexity 1 belongs to a model that is always certain and right; the "
+                     "uniform model is as unsure as a choice among all V characters.")),
         section="ch06-perplexity"),
     Question(
         "temperature_to_zero", "a",
@@ -897,7 +1351,7 @@ QUESTIONS_ASKED = [
         explain="Divide the logits by a tiny positive number and look at what the softmax does "
                 "to the largest one.",
         wrong=(Wrong("b", "cold-is-uniform",
-                     "Uniform draws are the limit of a *high* temperature: z / tau -> 0 for every "
+                     "Uniform draws are the limit of a *high* temperature: y / tau -> 0 for every "
                      "character. A small tau magnifies the differences instead."),
                Wrong("c", "cold-is-unchanged",
                      "Temperature 1 leaves the distribution unchanged; dividing by a small tau "
@@ -925,4 +1379,13 @@ def check_ch06_questions(answers, hidden=False):
             asks = {q.key: q.asks for q in QUESTIONS_ASKED}[blank[0]]
             raise CheckFailed(f"answers has no answer yet for {blank[0]!r} ({asks}): replace its "
                               "None with your answer.", mistake_id="generic/missing-answer")
+        choice = answers.get("temperature_to_zero")
+        if isinstance(choice, str):
+            # "a", "(a)", "a)", "A." are all the letter a; anything else is not a letter.
+            letter = _re.fullmatch(r"\s*\(?\s*([a-dA-D])\s*[).]?\s*", choice)
+            if letter is None:
+                raise CheckFailed(
+                    f"temperature_to_zero: answer with the letter of your choice, 'a', 'b', 'c' or "
+                    f"'d', not {choice!r}.", mistake_id="generic/type")
+            answers = {**answers, "temperature_to_zero": letter.group(1)}
     _check_questions(answers, hidden)

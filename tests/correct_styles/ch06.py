@@ -147,6 +147,37 @@ def loss_reusing_chapter4(params, inputs, targets, h0):
                          "by": dlogits.sum(axis=(0, 1))}, hs[-1]
 
 
+def loss_mean_of_step_means(params, inputs, targets, h0):
+    # The mean over t of each step's batch mean (the same number), each step's dlogits divided
+    # by B and every gradient by T at the end; logsumexp for the loss; a loop over the batch for
+    # the gathered columns.
+    Wxh, Whh, bh, Why, by = (params[k] for k in ("Wxh", "Whh", "bh", "Why", "by"))
+    T, B = inputs.shape
+    hs, losses, dlogits = [h0], [], []
+    for t in range(T):
+        h = np.tanh(Wxh.T[inputs[t]] + hs[-1] @ Whh.T + bh)
+        hs.append(h)
+        logits = h @ Why.T + by
+        top = logits.max(axis=1)
+        lse = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+        losses.append(np.mean(lse - logits[np.arange(B), targets[t]]))
+        d = np.exp(logits - lse[:, None])
+        d[np.arange(B), targets[t]] -= 1.0
+        dlogits.append(d / B)
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    dh = np.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        grads["Why"] += dlogits[t].T @ hs[t + 1]
+        grads["by"] += dlogits[t].sum(axis=0)
+        dz = (dlogits[t] @ Why + dh) * (1.0 - hs[t + 1] ** 2)
+        for b in range(B):
+            grads["Wxh"][:, inputs[t, b]] += dz[b]
+        grads["Whh"] += dz.T @ hs[t]
+        grads["bh"] += dz.sum(axis=0)
+        dh = dz @ Whh
+    return float(np.mean(losses)), {k: g / T for k, g in grads.items()}, hs[-1]
+
+
 # --- train_step ---------------------------------------------------------------------------------
 
 def step_in_place(params, inputs, targets, h0, lr, max_norm):
@@ -177,6 +208,20 @@ def step_out_argument(params, inputs, targets, h0, lr, max_norm):
     factor = lr * (max_norm / norm if norm > max_norm else 1.0)
     for k in params:
         np.subtract(params[k], factor * grads[k], out=params[k])
+    return loss, norm, h_last
+
+
+def step_pytorch_clip_factor(params, inputs, targets, h0, lr, max_norm):
+    # torch.nn.utils.clip_grad_norm_: factor max_norm / (norm + 1e-6), clamped at 1, gradients
+    # scaled in place; parameters and gradients walked together.
+    loss, grads, h_last = loss_mean_of_step_means(params, inputs, targets, h0)
+    norm = float(np.linalg.norm(np.concatenate([g.ravel() for g in grads.values()])))
+    coef = max_norm / (norm + 1e-6)
+    if coef < 1.0:
+        for g in grads.values():
+            g *= coef
+    for p, g in zip(params.values(), grads.values()):
+        p -= lr * g
     return loss, norm, h_last
 
 
@@ -229,6 +274,24 @@ def sample_rows_batch_of_one(params, first_id, n, temperature=1.0, rng=None):
     return np.asarray(out, dtype=np.int64)
 
 
+def sample_inverse_cdf(params, first_id, n, temperature=1.0, rng=None):
+    # One uniform number per character, looked up in the cumulative distribution: what
+    # rng.choice(V, p=p) does inside. The temperature as a power of the probabilities,
+    # p ** (1 / temperature) renormalised, which is softmax(logits / temperature).
+    rng = np.random.default_rng(rng)
+    Wxh, Whh, bh, Why, by = (params[k] for k in ("Wxh", "Whh", "bh", "Why", "by"))
+    h, idx = np.zeros(Whh.shape[0]), first_id
+    out = []
+    for _ in range(n):
+        h = np.tanh(Wxh[:, idx] + Whh @ h + bh)
+        z = Why @ h + by
+        logp = (z - z.max()) - np.log(np.exp(z - z.max()).sum())
+        q = np.exp(logp / temperature)
+        idx = int(np.searchsorted(np.cumsum(q / q.sum()), rng.random(), side="right"))
+        out.append(idx)
+    return np.array(out)
+
+
 # --- bits_per_char and perplexity ---------------------------------------------------------------
 
 def bits_divide(loss_nats):
@@ -273,9 +336,9 @@ def answers_expressions():
 
 STYLES = {
     "char_rnn_loss": [loss_loop_over_time_add_at, loss_one_hot_vectorised, loss_per_example_columns,
-                      loss_reusing_chapter4],
-    "train_step": [step_in_place, step_concatenated_norm, step_out_argument],
-    "sample": [sample_columns, sample_one_hot_products, sample_rows_batch_of_one],
+                      loss_reusing_chapter4, loss_mean_of_step_means],
+    "train_step": [step_in_place, step_concatenated_norm, step_out_argument, step_pytorch_clip_factor],
+    "sample": [sample_columns, sample_one_hot_products, sample_rows_batch_of_one, sample_inverse_cdf],
     "bits_per_char": [bits_divide, bits_log2e, bits_change_of_base],
     "perplexity": [perplexity_exp, perplexity_two_to_bits, perplexity_e_power],
     "ch06_questions": [answers_numbers, answers_numpy, answers_expressions],
