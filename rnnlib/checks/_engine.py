@@ -343,6 +343,9 @@ def close(a, b, rtol=RTOL, atol=ATOL):
         if fa == fb:  # also inf == inf, where the difference below would be NaN
             return True
         return bool(abs(fa - fb) <= atol + rtol * abs(fb))
+    if isinstance(a, tuple) and isinstance(b, tuple) and any(isinstance(v, _ndarray) for v in b):
+        # A tuple of arrays (a state (h, c), a pair of outputs): equal entry by entry.
+        return len(a) == len(b) and all(close(x, y, rtol, atol) for x, y in zip(a, b))
     if isinstance(b, (str, list)) or isinstance(a, (str, list)):
         return _same(a, b)  # plain values (a list of characters, a string): exactly equal
     if not (isinstance(a, _ndarray) and isinstance(b, _ndarray)):
@@ -809,7 +812,7 @@ def _failure(exercise, student, prepare, cases, i, got, expected, depends, name,
     first = wrong[0]
     if first not in got and "[" in first:  # an entry of a returned dict
         outer, key = first.split("[", 1)
-        keys = _join(k.split('[', 1)[1][:-1] for k in names if k.startswith(outer + '['))
+        keys = _join([k.split('[', 1)[1][:-1] for k in names if k.startswith(outer + '[')])
         if outer in got:  # not a dict at all
             mid, sentence = "generic/type", (f"{outer} should be a dict with the keys ({keys}), but it "
                                              f"is {_describe_value(got[outer])}.")
