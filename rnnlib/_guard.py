@@ -7,7 +7,7 @@ checkers themselves compute expected values through ``fn.__wrapped__`` (the unde
 function), which the block does not affect.
 
 This is feedback, not security: a student's code runs in the same process and could undo
-it. Trustworthy grading happens outside the student's process (see ``rnnlib.grading``).
+it. Trustworthy grading happens outside the student's process (see the instructor's grader, ``rnngrade``, in ``grader/``).
 """
 from __future__ import annotations
 

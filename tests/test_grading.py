@@ -1,4 +1,4 @@
-"""Grading a class that an instructor can trust (rnnlib.grading).
+"""Grading a class that an instructor can trust (the grader, package rnngrade in grader/).
 
 The centre piece grades, in one run of the instructor's command, a class of honest students
 and one student per way of breaking things (infinite loops, killed kernels, memory bombs,
@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,11 +29,12 @@ import nbformat
 import numpy as np
 import pytest
 
-from rnnlib.grading import wire
-from rnnlib.grading.normalise import normalise
-from rnnlib.grading.pgserver import find_bin, postgres_server
-from rnnlib.grading.sandbox import Confinement, Limits, available
+from rnngrade import wire
+from rnngrade.normalise import normalise
+from rnngrade.sandbox import Confinement, Limits, available
+from rnnlib.checks import GRADING_SEED_ENV
 from tests.conftest import ROOT
+from tests.grading_fixtures.pgserver import find_bin, postgres_server
 from tests.grading_fixtures.adversarial import (
     A, ANSWERS, adversarial_class, make_course, release_notebook, student, write_class,
 )
@@ -52,7 +55,7 @@ def _env():
 
 def grade_cli(course, *args):
     """Run the instructor's command; return (exit code, output, report dict)."""
-    proc = subprocess.run([sys.executable, "-m", "rnnlib.grading", *args, "--course", str(course)],
+    proc = subprocess.run([sys.executable, "-m", "rnngrade", *args, "--course", str(course)],
                           cwd=course, capture_output=True, text=True, env=_env(), timeout=1200)
     out = Path(course) / "grading"
     for a in args:
@@ -69,13 +72,56 @@ def scores_csv(path):
 
 # ---------------------------------------------------------------------------- import hygiene
 
-def test_import_rnnlib_imports_neither_grading_nor_nbgrader():
-    code = ("import sys, rnnlib, rnnlib.checks; print('rnnlib.grading' in sys.modules); "
-            "import rnnlib.grading, rnnlib.grading.judge, rnnlib.grading.normalise; "
+def test_import_rnnlib_imports_no_grading_code_and_has_no_grading_module():
+    code = ("import importlib.util, sys, rnnlib, rnnlib.checks, rnnlib._guard; "
+            "print(importlib.util.find_spec('rnnlib.grading') is None, "
+            "any(m.split('.')[0] in ('rnngrade', 'nbgrader', 'jupyter_client') for m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, env=_env(), check=True)
+    assert proc.stdout.split() == ["True", "False"]
+
+
+def test_importing_the_grader_does_not_import_nbgrader():
+    code = ("import sys, rnngrade, rnngrade.judge, rnngrade.normalise, rnngrade.sandbox; "
             "print('nbgrader' in sys.modules, 'jupyter_client' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, env=_env(), check=True)
-    assert proc.stdout.split() == ["False", "False", "False"]
+    assert proc.stdout.split() == ["False", "False"]
+
+
+def _tracked_copy(dest):
+    """The repository's files as a fresh clone has them (tracked and new, not ignored)."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def test_the_wheel_students_install_holds_rnnlib_and_its_checkers_but_no_grading_code(tmp_path):
+    # Built from a copy of the repository as a clone has it (not from stale build/ folders).
+    src, out = tmp_path / "src", tmp_path / "wheels"
+    _tracked_copy(src)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps",
+                           "--quiet", "-w", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (wheel,) = out.glob("rnnlib-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        sources = {n: z.read(n).decode() for n in names if n.endswith(".py")}
+        metadata = next(z.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
+    assert "rnnlib/checks/__init__.py" in names and "rnnlib/_guard.py" in names
+    packages = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert packages == {"rnnlib"}, f"the wheel holds more than rnnlib: {sorted(packages)}"
+    assert not [n for n in names if "grading" in n or "rnngrade" in n]
+    importers = [n for n, text in sources.items()
+                 if re.search(r"^\s*(import|from)\s+(nbgrader|rnngrade|jupyter_client)\b", text, re.M)]
+    assert not importers, f"rnnlib imports grading code in {importers}"
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")
+                and "extra ==" not in line]
+    assert requires == ["Requires-Dist: numpy<3,>=2"], requires
 
 
 # ---------------------------------------------------------------------------- the wire
@@ -205,12 +251,11 @@ def adversarial_run(tmp_path_factory):
                "outside": base / "owned.txt", "port": server.getsockname()[1]}
     klass = adversarial_class(release, secrets)
     write_class(submitted, klass)
-    env_seed = {"RNNLIB_GRADING_SEED": SEED}
-    os.environ.update(env_seed)
+    os.environ[GRADING_SEED_ENV] = SEED
     try:
         code, log, report = grade_cli(course, str(submitted), *TEST_LIMITS, "--seed", SEED)
     finally:
-        os.environ.pop("RNNLIB_GRADING_SEED", None)
+        os.environ.pop(GRADING_SEED_ENV, None)
         server.close()
     return {"code": code, "log": log, "report": report, "class": klass, "course": course,
             "secrets": secrets, "base": base}
@@ -327,19 +372,20 @@ def test_parallel_workers_on_postgresql_grade_exactly_like_a_sequential_run(tiny
 
 def test_makefile_has_a_documented_grade_target():
     makefile = (ROOT / "Makefile").read_text()
-    assert "\ngrade:" in makefile and "rnnlib.grading" in makefile
+    assert "\ngrade:" in makefile and "-m rnngrade" in makefile
+    assert "-e ./grader" in makefile, "make setup installs the grader beside rnnlib"
 
 
 @needs_bwrap
 @needs_pg
 def test_grading_benchmark_writes_a_dated_result_the_performance_page_reads(tiny_course, tmp_path):
     # The benchmark's own path, on a class of two (one solves everything, one half), so that
-    # `python -m rnnlib.grading.bench --students 50` is known to work before anyone waits an
+    # `python bench/grading.py --students 50` is known to work before anyone waits an
     # hour for it. No timing is asserted.
     course, _ = tiny_course
     out = tmp_path / "results"
     proc = subprocess.run(
-        [sys.executable, "-m", "rnnlib.grading.bench", "--course", str(course), "--students", "2",
+        [sys.executable, str(ROOT / "bench" / "grading.py"), "--course", str(course), "--students", "2",
          "--workers", "2", "--out", str(out)],
         cwd=course, capture_output=True, text=True, env=_env(), timeout=1200)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]

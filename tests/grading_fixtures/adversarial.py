@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 
+from rnnlib.checks import GRADING_SEED_ENV
 from scripts.nbauthor import code, md, solution, tests, write
 
 A = "hw_rnn"
@@ -192,7 +193,7 @@ def adversarial_class(release, secrets):
         probe=f"import socket; socket.create_connection(('127.0.0.1', {secrets['port']}), timeout=2)"))),
         4, ["network"])
     add("reads_seed", student(release, dict(ok, seq=leak.format(
-        probe="import os; assert os.environ['RNNLIB_GRADING_SEED']"))), 4)
+        probe=f"import os; assert os.environ[{GRADING_SEED_ENV!r}]"))), 4)
     add("writes_outside", student(release, extra=[("setup", (
         "for target in [{gb!r}, {out!r}]:\n"
         "    try:\n"

@@ -1,7 +1,7 @@
 """Benchmark: seconds per notebook when grading a synthetic class at 1 and N workers.
 
-    python -m rnnlib.grading.bench [--students 50] [--workers 2] [--course .] [--out DIR]
-    python -m rnnlib.grading.bench --make-class example_class --students 4   # only the class
+    python bench/grading.py [--students 50] [--workers 2] [--course .] [--out DIR]
+    python bench/grading.py --make-class example_class --students 4   # only the class
 
 A synthetic class of ``--students`` students submits every assignment of the course
 (``solutions/``): a quarter solve everything, a quarter half, a quarter nothing, a quarter
@@ -24,7 +24,6 @@ import csv
 import datetime as _dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -34,8 +33,13 @@ from pathlib import Path
 
 import nbformat
 
-from rnnlib.grading.pipeline import _assignments, grade_class
-from rnnlib.grading.sandbox import Limits
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run from anywhere: bench.machine and the test fixtures
+
+from bench.machine import loadavg, machine_info  # noqa: E402
+from rnngrade.pipeline import _assignments, grade_class  # noqa: E402
+from rnngrade.sandbox import Limits  # noqa: E402
 
 PROFILES = ("solved", "half", "untouched", "crash")
 
@@ -92,17 +96,9 @@ def _scores(path):
 
 
 def _machine():
-    cpu = platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     import nbgrader
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "nbgrader": nbgrader.__version__,
-            "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    return machine_info(nbgrader=nbgrader.__version__)
 
 
 def _per_assignment(entries):
@@ -119,7 +115,7 @@ def run_benchmark(course=".", students=50, workers=2, limits=None, assignments=N
 
     ``assignments`` limits the grading to those (default: all of them).
     """
-    from rnnlib.grading.pgserver import find_bin, postgres_server
+    from tests.grading_fixtures.pgserver import find_bin, postgres_server
 
     limits = limits or Limits(cell_timeout=30)
     results = {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -146,7 +142,7 @@ def run_benchmark(course=".", students=50, workers=2, limits=None, assignments=N
             results["seconds_n"] = time.monotonic() - t
         results["gradebook_n"] = "postgresql" if pg else "sqlite"
         results["identical"] = _scores(one["grades_csv"]) == _scores(many["grades_csv"])
-    results["machine"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    results["machine"]["loadavg_end"] = loadavg()
     n = results["notebooks"]
     results["per_notebook_1"] = results["seconds_1"] / n
     results["per_notebook_n"] = results["seconds_n"] / n
@@ -160,7 +156,7 @@ def run_benchmark(course=".", students=50, workers=2, limits=None, assignments=N
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m rnnlib.grading.bench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python bench/grading.py", description=__doc__.splitlines()[0])
     p.add_argument("--course", default=".")
     p.add_argument("--students", type=int, default=50)
     p.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
@@ -177,7 +173,7 @@ def main(argv=None):
         return 0
     res = run_benchmark(args.course, args.students, args.workers, assignments=args.assignments)
     given = argv if argv is not None else sys.argv[1:]
-    res["command"] = " ".join(["python -m rnnlib.grading.bench", *given])
+    res["command"] = " ".join(["python bench/grading.py", *given])
     out = Path(args.out) if args.out else Path(args.course) / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.fromisoformat(res["date"]).strftime("%Y-%m-%dT%H%M%S")

@@ -1,6 +1,6 @@
 """Grade a whole class with one command: normalise, autograde, judge, feedback, export, report.
 
-    python -m rnnlib.grading SUBMISSIONS [--zip FILE --assignment A] [--out grading]
+    python -m rnngrade SUBMISSIONS [--zip FILE --assignment A] [--out grading]
         [--db-url URL] [--workers N] [--seed S] [--cell-timeout 30] [--memory 2G] ...
 
 ``SUBMISSIONS`` is a folder in nbgrader's ``<student>/<assignment>/`` layout (for example the
@@ -10,9 +10,9 @@ is nbgrader's course folder for the run: ``submitted/`` (the normalised notebook
 ``autograded/``, ``feedback/`` (HTML per student), ``grades.csv``, ``report.md`` and, with
 SQLite, ``gradebook.db``. For each student and assignment:
 
-1. the submission is normalised (:mod:`rnnlib.grading.normalise`);
+1. the submission is normalised (:mod:`rnngrade.normalise`);
 2. ``nbgrader autograde`` runs it in a confined kernel (for the feedback notebook);
-3. the judge scores it (:mod:`rnnlib.grading.judge`) and its scores are written to the
+3. the judge scores it (:mod:`rnngrade.judge`) and its scores are written to the
    gradebook as the autograded scores, overriding whatever the kernel's test cells said (if
    nbgrader dropped the notebook because its kernel died, it is autograded again without the
    cells that crashed the judge's worker, or else without executing, so the gradebook and the
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import csv
 import json
 import os
 import re
@@ -40,12 +39,11 @@ from pathlib import Path
 
 import nbformat
 
-from rnnlib.grading.judge import judge_notebook
-from rnnlib.grading.normalise import normalise
-from rnnlib.grading.sandbox import Confinement, Limits, available
+from rnngrade.judge import judge_notebook
+from rnngrade.normalise import normalise
+from rnngrade.sandbox import Confinement, Limits, available
+from rnngrade.settings import CONFINE_ENV, REPORT_MARK, SEED_ENV, SOCKETS_ENV
 
-SEED_ENV = "RNNLIB_GRADING_SEED"
-REPORT_MARK = "rnnlib-grading-report"
 #: LMS file names like ``<student>_<notebook>.ipynb`` (nbgrader matches the full path).
 DEFAULT_ZIP_REGEXP = r".*/(?P<student_id>[^/_]+)_(?P<file_id>[^/]+\.ipynb)$"
 
@@ -68,7 +66,7 @@ def _write_config(course, out, source_dir, db_url, limits, confine):
     """nbgrader_config.py of the grading folder: the course's config, with the run's settings."""
     course_cfg = Path(course) / "nbgrader_config.py"
     text = [
-        "# Written by rnnlib.grading for one grading run; see book/instructors.md.",
+        "# Written by rnngrade for one grading run; see book/instructors.md.",
         "c = get_config()  # noqa: F821",
     ]
     if course_cfg.is_file():
@@ -90,7 +88,7 @@ def _write_config(course, out, source_dir, db_url, limits, confine):
             "from nbconvert.preprocessors import ClearMetadataPreprocessor",
             "from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,",
             "    IgnorePattern, LimitOutput, SaveAutoGrades)",
-            "from rnnlib.grading.kernel import ConfinedExecute",
+            "from rnngrade.kernel import ConfinedExecute",
             "# nbgrader's autograde pipeline, with the kernel confined.",
             "c.Autograde.autograde_preprocessors = [ConfinedExecute, IgnorePattern,",
             "    ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,",
@@ -104,7 +102,7 @@ def _nbgrader(out, args, env=None, timeout=None, check=True):
     env = dict(os.environ if env is None else env)
     # The confined kernels' IPC sockets live here, and go when nbgrader is done.
     sockets = tempfile.mkdtemp(prefix="rnnk-", dir="/tmp")
-    env["RNNLIB_GRADING_SOCKETS"] = sockets
+    env[SOCKETS_ENV] = sockets
     try:
         proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, env=env,
                               timeout=timeout)
@@ -162,7 +160,7 @@ class _Job:
 def _confine_env(job):
     env = dict(os.environ)
     env.pop(SEED_ENV, None)  # the seed is the judge's, never the kernel's
-    env["RNNLIB_GRADING_CONFINE"] = json.dumps(
+    env[CONFINE_ENV] = json.dumps(
         {"hide": _hidden(job), "limits": job.limits, "enabled": job.confine})
     return env
 
@@ -189,7 +187,7 @@ def _autograde(job, a, mine, others):
     return [s for s in mine if not (out / "autograded" / s / a / f"{a}.ipynb").is_file()]
 
 
-CRASHED_CELL = ("# rnnlib.grading: this cell stopped the process that ran it (a crash, or past the\n"
+CRASHED_CELL = ("# rnngrade: this cell stopped the process that ran it (a crash, or past the\n"
                 "# time limit), so it was not run for the feedback. Your original code:\n")
 
 
@@ -297,7 +295,7 @@ def _insert_report_cell(path, entry):
         lines += ["", "What the grader noticed:", ""] + [f"* {p}" for p in entry["problems"]]
     cell = nbformat.v4.new_markdown_cell("\n".join(lines))
     cell.metadata[REPORT_MARK] = True
-    cell["id"] = "rnnlib-grading-report"
+    cell["id"] = REPORT_MARK
     nb.cells.insert(0, cell)
     nbformat.write(nb, str(path))
 
@@ -341,7 +339,7 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
     workers : int
         Processes that grade students in parallel.
     seed : int or str, optional
-        The hidden tests' grading seed (default: ``$RNNLIB_GRADING_SEED``); given to the judge only.
+        The hidden tests' grading seed (default: the environment variable ``rnnlib.checks.GRADING_SEED_ENV``); given to the judge only.
     limits : Limits, optional
     confine : bool
         Run student code confined (requires bubblewrap and prlimit).
@@ -478,8 +476,8 @@ def summary_table(entries, assignments, students):
 
 
 def main(argv=None):
-    """The instructor's command (``python -m rnnlib.grading --help``)."""
-    p = argparse.ArgumentParser(prog="python -m rnnlib.grading", description=__doc__.splitlines()[0])
+    """The instructor's command (``python -m rnngrade --help``)."""
+    p = argparse.ArgumentParser(prog="python -m rnngrade", description=__doc__.splitlines()[0])
     p.add_argument("submissions", nargs="?", default="submitted",
                    help="folder in the <student>/<assignment>/ layout (default: submitted)")
     p.add_argument("--course", default=".", help="course folder with nbgrader_config.py and solutions/")

@@ -5,7 +5,7 @@ A confined process (the nbgrader kernel, or the judge's worker) is started as::
     bwrap --ro-bind / / --dev /dev --proc /proc --unshare-net --unshare-pid --die-with-parent
           --tmpfs <each hidden folder> --ro-bind <each needed folder back>
           --bind <its own work folder> <its own work folder> --chdir <work folder>
-      prlimit --as=<memory> --cpu=<cpu seconds> --fsize=<file size> --nproc=<processes> --
+      prlimit --as=<memory> --cpu=<cpu seconds> --fsize=<file size> --core=0 --
       python ...
 
 so it has no network (an empty network namespace: even loopback is down), it cannot write
@@ -19,7 +19,8 @@ What this does *not* protect against (see the instructors' page): kernel exploit
 world-readable files elsewhere on the machine (``/etc``, other users' homes if readable), CPU
 and memory pressure on the machine below the limits, or a student copying the public
 reference code into their answer. Confinement keeps the grader and the other students safe;
-the trusted score comes from the judge (:mod:`rnnlib.grading.judge`), not from the kernel.
+the trusted score comes from the judge (:mod:`rnngrade.judge`), not from the kernel. There is
+no limit on the number of processes yet.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ import os
 import shutil
 import sys
 from pathlib import Path
+
+from rnngrade.settings import SEED_ENV
 
 __all__ = ["Limits", "Confinement", "available"]
 
@@ -92,10 +95,13 @@ class Confinement:
     enabled: bool = True
 
     def needed(self):
-        """Folders mounted back read-only: the Python installation and rnnlib."""
+        """Folders mounted back read-only: the Python installation, rnnlib and rnngrade."""
         import rnnlib
 
-        paths = {sys.prefix, sys.base_prefix, str(Path(rnnlib.__file__).resolve().parent)}
+        import rnngrade
+
+        paths = {sys.prefix, sys.base_prefix, str(Path(rnnlib.__file__).resolve().parent),
+                 str(Path(rnngrade.__file__).resolve().parent)}
         paths.update(p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p)
         return sorted(paths)
 
@@ -127,7 +133,7 @@ class Confinement:
                 "--setenv", "MALLOC_ARENA_MAX", "2",
                 "--setenv", "OPENBLAS_NUM_THREADS", "1",
                 "--setenv", "OMP_NUM_THREADS", "1",
-                "--unsetenv", "RNNLIB_GRADING_SEED",
+                "--unsetenv", SEED_ENV,
                 # ipykernel watches this pid to exit with its parent; in the sandbox's pid
                 # namespace it would think the parent died (--die-with-parent does that job).
                 "--unsetenv", "JPY_PARENT_PID"]

@@ -1,6 +1,6 @@
 """The confined worker: runs one student's cells and calls their functions for the judge.
 
-Started by the judge inside the sandbox as ``python -m rnnlib.grading.worker READ_FD WRITE_FD``.
+Started by the judge inside the sandbox as ``python -m rnngrade.worker READ_FD WRITE_FD``.
 It reads one JSON request per line and answers one JSON line:
 
 ``{"op": "run", "source": ...}``
@@ -60,7 +60,7 @@ def main(argv=None):
     import numpy as np  # noqa: F401 - imported before student code, like the kernel's setup
 
     from rnnlib._guard import ReferenceUsedError, references_blocked
-    from rnnlib.grading import wire
+    from rnngrade import wire
 
     namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _FakeIPython}
     handles = {}

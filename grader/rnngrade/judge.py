@@ -2,7 +2,7 @@
 
 nbgrader runs a student's cells and then the test cells in one kernel, so the student can
 replace whatever a test relies on. The judge does not: it runs the student's code cells in a
-confined worker process (:mod:`rnnlib.grading.worker`), and runs the *instructor's* test cells
+confined worker process (:mod:`rnngrade.worker`), and runs the *instructor's* test cells
 (from the source notebook, hidden tests included) in its own process, with the instructor's
 setup cells, where the names a test uses for the student's functions are proxies that forward
 each call to the worker and bring back plain values. The checkers compare those values with
@@ -30,8 +30,9 @@ import tempfile
 import time
 
 from rnnlib._guard import ReferenceUsedError
-from rnnlib.grading import wire
-from rnnlib.grading.sandbox import Confinement
+from rnngrade import wire
+from rnngrade.settings import SEED_ENV
+from rnngrade.sandbox import Confinement
 
 __all__ = ["TestResult", "JudgeReport", "judge_notebook", "StudentCrashed", "StudentTimeout"]
 
@@ -102,10 +103,10 @@ class Worker:
     def _start(self):
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        argv = [sys.executable, "-m", "rnnlib.grading.worker",
+        argv = [sys.executable, "-m", "rnngrade.worker",
                 str(to_worker_r), str(from_worker_w)]
         cmd = self.confinement.command(argv, [self.workdir], self.workdir)
-        env = {k: v for k, v in os.environ.items() if k != "RNNLIB_GRADING_SEED"}
+        env = {k: v for k, v in os.environ.items() if k != SEED_ENV}
         env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         self.proc = subprocess.Popen(
             cmd, pass_fds=(to_worker_r, from_worker_w), cwd=self.workdir, env=env,
@@ -421,7 +422,7 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
     Parameters
     ----------
     nb : dict
-        The student's notebook after :func:`rnnlib.grading.normalise.normalise` (nbformat 4).
+        The student's notebook after :func:`rnngrade.normalise.normalise` (nbformat 4).
     source_nb : dict
         The instructor's source notebook (solutions and hidden tests).
     confinement : Confinement, optional

@@ -2,7 +2,7 @@
 
 The cap keeps a notebook that prints without end from filling the autograder's memory. It
 lives in the student's process, so a student can undo it; the autograde process is limited
-too, and the grade never depends on the kernel (see :mod:`rnnlib.grading.judge`).
+too, and the grade never depends on the kernel (see :mod:`rnngrade.judge`).
 """
 import sys
 

@@ -2,11 +2,11 @@
 
 nbgrader's ``Execute`` preprocessor starts a kernel through a jupyter_client kernel manager.
 :class:`ConfinedExecute` is ``Execute`` with :class:`ConfinedKernelManager`, which starts the
-kernel inside the sandbox of :mod:`rnnlib.grading.sandbox`. The kernel talks over IPC sockets
+kernel inside the sandbox of :mod:`rnngrade.sandbox`. The kernel talks over IPC sockets
 (files in a folder both sides can reach), because a kernel with no network namespace cannot
 reach loopback TCP. It is interrupted by message (bubblewrap does not forward signals), and
 its printed output is capped per cell. What the pipeline wants confined is passed in the
-environment variable ``RNNLIB_GRADING_CONFINE`` (JSON: folders to hide, limits).
+environment variable named by ``rnngrade.settings.CONFINE_ENV`` (JSON: folders to hide, limits).
 
 This module imports nbgrader; it is used only by the pipeline's nbgrader subprocesses.
 """
@@ -21,10 +21,8 @@ import tempfile
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 
-from rnnlib.grading.sandbox import Confinement, Limits
-
-ENV = "RNNLIB_GRADING_CONFINE"
-SOCKETS_ENV = "RNNLIB_GRADING_SOCKETS"
+from rnngrade.sandbox import Confinement, Limits
+from rnngrade.settings import CONFINE_ENV as ENV, KERNEL_LOG_ENV, SEED_ENV, SOCKETS_ENV
 
 __all__ = ["ConfinedKernelManager", "ConfinedExecute", "ENV"]
 
@@ -51,17 +49,17 @@ class ConfinedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         limit = int(conf.limits.output)
-        setup = ("__import__('rnnlib.grading.kernel_limits', fromlist=['install'])"
+        setup = ("__import__('rnngrade.kernel_limits', fromlist=['install'])"
                  f".install({limit})")
         cmd = list(cmd) + [f"--IPKernelApp.exec_lines=[\"{setup}\"]"]
         # The kernel's own stdout/stderr (not the cells' output) go nowhere, or to a log file
-        # when RNNLIB_GRADING_KERNEL_LOG names one (for debugging the confinement).
-        log = os.environ.get("RNNLIB_GRADING_KERNEL_LOG")
+        # when the variable KERNEL_LOG_ENV names one (for debugging the confinement).
+        log = os.environ.get(KERNEL_LOG_ENV)
         sink = open(log, "ab") if log else subprocess.DEVNULL
         kw["stdout"] = sink
         kw["stderr"] = sink
         env = dict(kw.get("env") or os.environ)
-        env.pop("RNNLIB_GRADING_SEED", None)
+        env.pop(SEED_ENV, None)
         env.pop(ENV, None)
         kw["env"] = env
         return conf.command(cmd, [cwd, sockets], cwd), kw
