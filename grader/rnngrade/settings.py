@@ -6,15 +6,12 @@ from there, never spelled again.
 """
 from rnnlib.checks import GRADING_SEED_ENV
 
-__all__ = ["SEED_ENV", "CONFINE_ENV", "SOCKETS_ENV", "KERNEL_LOG_ENV", "REPORT_MARK"]
+__all__ = ["SEED_ENV", "EXECUTION_ENV", "REPORT_MARK"]
 
 #: The hidden tests' grading seed; read by the checkers in the judge's process only.
 SEED_ENV = GRADING_SEED_ENV
-#: JSON the pipeline hands to nbgrader's kernel manager: folders to hide, limits.
-CONFINE_ENV = "RNNGRADE_CONFINE"
-#: The folder in which confined kernels put their IPC sockets for one nbgrader run.
-SOCKETS_ENV = "RNNGRADE_SOCKETS"
-#: A file that receives what confined kernels print themselves (debugging the confinement).
-KERNEL_LOG_ENV = "RNNGRADE_KERNEL_LOG"
+#: Set to "autograde" in the student's process, as nbgrader does when it autogrades: a
+#: notebook's demonstration cells may run smaller then (``if os.getenv(EXECUTION_ENV)``).
+EXECUTION_ENV = "NBGRADER_EXECUTION"
 #: Metadata key (and cell id) of the "Grading report" cell put on top of a graded notebook.
 REPORT_MARK = "rnngrade-report"
