@@ -1,53 +1,69 @@
-"""Grade a whole class with one command: normalise, autograde, judge, feedback, export, report.
+"""Grade a whole class with one command: normalise, judge, gradebook, feedback, export, report.
 
     python -m rnngrade SUBMISSIONS [--zip FILE --assignment A] [--out grading]
-        [--db-url URL] [--workers N] [--seed S] [--cell-timeout 30] [--memory 2G] ...
+        [--db-url URL] [--workers N | --scheduler tcp://HOST:PORT] [--seed S]
+        [--cell-timeout 30] [--memory 2G] [--nproc 32] ...
+    python -m rnngrade formgrader [--out grading] [--port 8888]   # nbgrader's web page
+    python -m rnngrade export [--out grading]                      # CSVs after manual grading
 
 ``SUBMISSIONS`` is a folder in nbgrader's ``<student>/<assignment>/`` layout (for example the
 course's ``submitted/``). With ``--zip`` an LMS download is unpacked by ``nbgrader
 zip_collect`` first. Everything the run makes goes into the grading folder (``--out``), which
-is nbgrader's course folder for the run: ``submitted/`` (the normalised notebooks),
-``autograded/``, ``feedback/`` (HTML per student), ``grades.csv``, ``report.md`` and, with
-SQLite, ``gradebook.db``. For each student and assignment:
+is nbgrader's course folder for the run: ``submitted/`` (the notebooks as the judge executed
+them), ``autograded/``, ``feedback/`` (HTML per student), ``grades.csv`` and the LMS files
+``canvas.csv`` and ``moodle.csv``, ``report.md`` and, with SQLite, ``gradebook.db``.
 
-1. the submission is normalised (:mod:`rnngrade.normalise`);
-2. ``nbgrader autograde`` runs it in a confined kernel (for the feedback notebook);
-3. the judge scores it (:mod:`rnngrade.judge`) and its scores are written to the
-   gradebook as the autograded scores, overriding whatever the kernel's test cells said (if
-   nbgrader dropped the notebook because its kernel died, it is autograded again without the
-   cells that crashed the judge's worker, or else without executing, so the gradebook and the
-   feedback still have it);
-4. a "Grading report" cell with the judge's lines is put at the top of the autograded notebook.
+1. **Preflight.** The instructor's own solutions are judged first, on the same machines and
+   through the same path as the class; they must earn every point. If they do not (the
+   sandbox cannot start, the worker imports another rnnlib, a checker is broken), the
+   command says why and exits 2 before anyone is graded: it fails closed.
+2. **Tasks.** Each submission is one task (:func:`rnngrade.task.grade_submission`): it is
+   normalised and executed once, by the judge, which scores it and returns the executed
+   notebook. Tasks run here (``--workers 1``), in N local processes (``--workers N``) or on
+   a Dask cluster (``--scheduler``); a progress bar counts them.
+3. **Gradebook.** This process alone writes the gradebook: the executed notebooks go into
+   ``submitted/`` and ``nbgrader autograde`` records them *without executing anything*; the
+   judge's points are then written over nbgrader's reading of the outputs, cells a person must
+   grade are marked so, and a "Grading report" cell goes on top of each notebook.
+4. ``generate_feedback``, ``export``, the LMS files, copy detection and the report.
 
-Then ``generate_feedback`` and ``export`` run, and a table of students x assignments is printed
-with every problem met. Students are split across ``--workers`` processes (use PostgreSQL for
-more than one).
+A submission whose judge failed for the grader's reason (:class:`rnngrade.judge.JudgeUnavailable`)
+gets no score anywhere (it is listed as not graded) and the command exits 3.
 """
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
 
-from rnngrade.judge import judge_notebook
-from rnngrade.normalise import normalise
-from rnngrade.sandbox import Confinement, Limits, available
-from rnngrade.settings import CONFINE_ENV, REPORT_MARK, SEED_ENV, SOCKETS_ENV
+from rnngrade.normalise import read_submission
+from rnngrade.sandbox import Limits, available, sandbox_uid
+from rnngrade.settings import REPORT_MARK, SEED_ENV
+from rnngrade.task import grade_submission, rnnlib_fingerprint
 
 #: LMS file names like ``<student>_<notebook>.ipynb`` (nbgrader matches the full path).
 DEFAULT_ZIP_REGEXP = r".*/(?P<student_id>[^/_]+)_(?P<file_id>[^/]+\.ipynb)$"
+#: The student id of the preflight task (the instructor's solutions).
+PREFLIGHT = "__solutions__"
+#: Exit statuses of the command.
+EXIT_OK, EXIT_PREFLIGHT, EXIT_NOT_GRADED = 0, 2, 3
 
-__all__ = ["grade_class", "main", "parse_size"]
+__all__ = ["grade_class", "main", "parse_size", "GraderFailure"]
+
+
+class GraderFailure(RuntimeError):
+    """The class cannot be graded (the grader's fault, not a student's): nothing was scored."""
 
 
 def parse_size(text):
@@ -62,7 +78,7 @@ def _assignments(source_dir):
     return sorted(p.name for p in Path(source_dir).iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
-def _write_config(course, out, source_dir, db_url, limits, confine):
+def _write_config(course, out, source_dir, db_url):
     """nbgrader_config.py of the grading folder: the course's config, with the run's settings."""
     course_cfg = Path(course) / "nbgrader_config.py"
     text = [
@@ -77,41 +93,38 @@ def _write_config(course, out, source_dir, db_url, limits, confine):
         "c.CourseDirectory.release_directory = 'release'",
         "c.CourseDirectory.submitted_directory = 'submitted'",
         f"c.CourseDirectory.db_url = {db_url!r}",
-        f"c.Execute.timeout = {int(limits.cell_timeout)}",
-        "c.Execute.interrupt_on_timeout = True",
-        "c.Execute.raise_on_iopub_timeout = False",
-        "c.LimitOutput.max_lines = 200",
         "c.Autograde.create_student = True",
+        "# The judge executed each notebook once (confined); nbgrader records it, keeping the",
+        "# judge's outputs, and executes nothing itself.",
+        "from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,",
+        "    DeduplicateIds, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,",
+        "    SaveAutoGrades)",
+        "from nbconvert.preprocessors import ClearMetadataPreprocessor",
+        "c.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec,",
+        "    OverwriteCells, CheckCellMetadata]",
+        "c.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor,",
+        "    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]",
+        "c.LimitOutput.max_lines = 200",
+        "# Students' Markdown is shown to the instructor (formgrader) and in feedback: no",
+        "# script or active HTML of theirs is rendered.",
+        "c.HTMLExporter.sanitize_html = True",
     ]
-    if confine:
-        text += [
-            "from nbconvert.preprocessors import ClearMetadataPreprocessor",
-            "from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,",
-            "    IgnorePattern, LimitOutput, SaveAutoGrades)",
-            "from rnngrade.kernel import ConfinedExecute",
-            "# nbgrader's autograde pipeline, with the kernel confined.",
-            "c.Autograde.autograde_preprocessors = [ConfinedExecute, IgnorePattern,",
-            "    ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,",
-            "    CheckCellMetadata]",
-        ]
     (Path(out) / "nbgrader_config.py").write_text("\n".join(text) + "\n")
 
 
-def _nbgrader(out, args, env=None, timeout=None, check=True):
+def _nbgrader(out, args, timeout=None, check=True):
     cmd = [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
-    env = dict(os.environ if env is None else env)
-    # The confined kernels' IPC sockets live here, and go when nbgrader is done.
-    sockets = tempfile.mkdtemp(prefix="rnnk-", dir="/tmp")
-    env[SOCKETS_ENV] = sockets
+    env = {k: v for k, v in os.environ.items() if k != SEED_ENV}
     try:
         proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, env=env,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
+        if check:
+            raise GraderFailure(f"nbgrader {' '.join(args)} did not finish in time") from None
         return 124, "nbgrader did not finish in time"
-    finally:
-        shutil.rmtree(sockets, ignore_errors=True)
     if check and proc.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise GraderFailure(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n"
+                            f"{proc.stderr[-3000:]}")
     return proc.returncode, (proc.stdout + proc.stderr)[-3000:]
 
 
@@ -128,160 +141,206 @@ def _collect_zip(zip_path, assignment, out, regexp):
                     f"--FileNameCollectorPlugin.named_regexp={regexp}"])
     raw = Path(out) / "raw"
     if not raw.is_dir():
-        raise RuntimeError(f"nbgrader zip_collect found no notebook in {zip_path} whose name "
-                           f"matches {regexp!r} (set --zip-regexp)")
+        raise GraderFailure(f"nbgrader zip_collect found no notebook in {zip_path} whose name "
+                            f"matches {regexp!r} (set --zip-regexp)")
     return raw
 
 
-def _submission_folders(submissions, assignments):
-    """{(student, assignment): folder} for every folder in the submitted layout."""
-    found = {}
-    for sdir in sorted(p for p in Path(submissions).iterdir() if p.is_dir()):
-        if sdir.name.startswith("."):
+_STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}")
+
+
+def _students(submissions):
+    """Student folders of the submissions folder; odd names are refused, with a warning."""
+    good, odd = [], []
+    for p in sorted(Path(submissions).iterdir()):
+        if p.name.startswith(".") or p.is_symlink() or not p.is_dir():
             continue
-        for a in assignments:
-            if (sdir / a).is_dir():
-                found[(sdir.name, a)] = sdir / a
-    return found
+        (good if _STUDENT_ID.fullmatch(p.name) and p.name != PREFLIGHT else odd).append(p.name)
+    return good, odd
 
 
-def _sources(source_dir, a):
-    nb = nbformat.read(str(Path(source_dir) / a / f"{a}.ipynb"), as_version=4)
-    return nb
+def _read_timestamp(folder):
+    path = Path(folder) / "timestamp.txt"
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > 100:
+        return None
+    text = path.read_text(errors="replace").strip()
+    try:
+        from dateutil.parser import parse
+
+        parse(text)
+    except (ValueError, OverflowError):
+        return None
+    return text
 
 
-class _Job:
-    """What a worker process needs for its share of the class (plain data: it is pickled)."""
-
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
+def _notebook_json(path):
+    return nbformat.writes(nbformat.read(str(path), as_version=4))
 
 
-def _confine_env(job):
-    env = dict(os.environ)
-    env.pop(SEED_ENV, None)  # the seed is the judge's, never the kernel's
-    env[CONFINE_ENV] = json.dumps(
-        {"hide": _hidden(job), "limits": job.limits, "enabled": job.confine})
-    return env
+def _preflight_task(source_nb, a):
+    """The instructor's solutions, submitted like a student's notebook."""
+    return {"student": PREFLIGHT, "assignment": a, "problems": [], "timestamp": None,
+            "files": {f"{a}.ipynb": nbformat.writes(source_nb).encode()}}
 
 
-def _hidden(job):
-    """What student code must not see: the course, the grading folder, submissions, /tmp, $HOME."""
-    return [str(job.out), str(job.course), str(job.submissions), str(Path.home()), "/tmp"]
+# ------------------------------------------------------------------------- running tasks
+
+class _Local:
+    """Tasks in this process (``workers == 1``) or in N local processes."""
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.pool = None
+
+    def __enter__(self):
+        if self.workers > 1:
+            self.pool = self._new_pool()
+        return self
+
+    def _new_pool(self):
+        # forkserver: a fresh interpreter per worker, not a fork of this process's threads.
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"))
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def run(self, tasks, shared):
+        """Yield each task's result as it is done (a crashed pool is restarted, tasks rerun)."""
+        if self.pool is None:
+            for task in tasks:
+                yield grade_submission(task, shared)
+            return
+        pending = list(tasks)
+        for attempt in range(3):
+            futures = {self.pool.submit(grade_submission, t, shared): t for t in pending}
+            pending = []
+            for fut in concurrent.futures.as_completed(futures):
+                try:
+                    yield fut.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    pending.append(futures[fut])
+            if not pending:
+                return
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = self._new_pool()
+        for task in pending:
+            yield {"student": task["student"], "assignment": task["assignment"],
+                   "error": "the local grading processes kept dying", "problems": [], "tests": []}
 
 
-def _autograde(job, a, mine, others):
-    """``nbgrader autograde`` for this share of students (one nbgrader process for all).
+class _Dask:
+    """Tasks on a Dask distributed cluster: one task per submission, results come back here."""
 
-    Returns the students whose notebook nbgrader dropped (its kernel died or hung).
+    def __init__(self, address):
+        self.address = address
+
+    def __enter__(self):
+        try:
+            from distributed import Client
+        except ImportError as err:  # pragma: no cover - a dependency of the grader
+            raise GraderFailure("--scheduler needs the `distributed` package") from err
+        try:
+            self.client = Client(self.address, timeout=30, set_as_default=False)
+        except OSError as err:
+            raise GraderFailure(f"cannot reach the Dask scheduler at {self.address}: {err}") from None
+        if not self.client.scheduler_info().get("workers"):
+            self.client.wait_for_workers(1, timeout=60)
+        return self
+
+    def __exit__(self, *exc):
+        self.client.close()
+
+    def run(self, tasks, shared):
+        from distributed import as_completed
+
+        run_id = uuid.uuid4().hex[:8]
+        [shared_f] = self.client.scatter([shared], broadcast=True)
+        futures = {}
+        for i, t in enumerate(tasks):
+            key = f"rnngrade-{run_id}-{i}-{t['student']}-{t['assignment']}"
+            # A worker lost mid-task: the scheduler runs the task again elsewhere.
+            futures[self.client.submit(grade_submission, t, shared_f, key=key, pure=False,
+                                       retries=2)] = t
+        for fut in as_completed(list(futures), loop=self.client.loop):
+            try:
+                yield fut.result()
+            except Exception as err:  # noqa: BLE001 - a task that could not run anywhere
+                t = futures[fut]
+                yield {"student": t["student"], "assignment": t["assignment"], "problems": [],
+                       "tests": [], "error": f"the Dask task failed: {type(err).__name__}: {err}"}
+        del shared_f
+
+
+def _progress(total, enabled, desc):
+    """A progress bar over the class: done / total, failures so far, ETA (tqdm, on stderr)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="notebook", disable=not enabled, file=sys.stderr,
+                dynamic_ncols=True, smoothing=0.1)
+
+
+# ------------------------------------------------------------------------- the gradebook
+
+def _entry(result, max_points):
+    tests = result.get("tests") or []
+    entry = {"student": result["student"], "assignment": result["assignment"],
+             "status": result.get("status", "error"), "problems": list(result.get("problems") or []),
+             "score": sum(t["points"] for t in tests), "max": max_points,
+             "tests": [f"{t['grade_id']}: {t['points']:g}/{t['max_points']:g} — {t['message']}"
+                       for t in tests],
+             "diagnoses": {t["grade_id"]: t["diagnosis"] for t in tests if t.get("diagnosis")},
+             "manual": list(result.get("manual") or []), "copies": [],
+             "seconds": result.get("seconds", 0.0), "host": result.get("host")}
+    if result.get("error"):
+        entry.update(status="not graded", score=None, tests=[],
+                     problems=[f"NOT GRADED: the grader could not judge this notebook, for a "
+                               f"reason that is not the student's: {result['error']}"])
+    return entry
+
+
+def _record(out, a, results, db_url, course_id):
+    """Write one assignment's judged notebooks into the gradebook (this process only).
+
+    ``nbgrader autograde`` records the executed notebooks without executing them; then the
+    judge's points replace whatever nbgrader read from the outputs.
     """
-    out = Path(job.out)
-    limits = Limits(**job.limits)
-    cells = max(len(nbformat.read(str(out / "submitted" / s / a / f"{a}.ipynb"), as_version=4).cells)
-                for s in mine)
+    from nbgrader.api import Gradebook
+
+    out = Path(out)
+    for r in results:
+        for step in ("submitted", "autograded", "feedback"):
+            old = out / step / r["student"] / a
+            if old.exists():
+                shutil.rmtree(old)
+        dest = out / "submitted" / r["student"] / a
+        dest.mkdir(parents=True)
+        (dest / f"{a}.ipynb").write_text(r["notebook"])
+        if r.get("timestamp"):
+            (dest / "timestamp.txt").write_text(r["timestamp"])
+    if not results:
+        return
+    students = sorted(r["student"] for r in results)
+    graded = {p.name for p in (out / "submitted").iterdir() if p.is_dir()}
+    others = sorted(graded - set(students))
     args = ["autograde", a, "--force", "--CourseDirectory.student_id=*"]
     if others:
         args.append("--CourseDirectory.student_id_exclude=" + ",".join(others))
-    _nbgrader(out, args, env=_confine_env(job),
-              timeout=len(mine) * (limits.cell_timeout * cells + 60), check=False)
-    return [s for s in mine if not (out / "autograded" / s / a / f"{a}.ipynb").is_file()]
-
-
-CRASHED_CELL = ("# rnngrade: this cell stopped the process that ran it (a crash, or past the\n"
-                "# time limit), so it was not run for the feedback. Your original code:\n")
-
-
-def _autograde_again(job, a, student, skipped):
-    """A dropped notebook: autograde it without the cells that crashed, else without executing.
-
-    Either way the gradebook gets the submission, and the student gets a feedback notebook.
-    Returns the line for the report.
-    """
-    out = Path(job.out)
-    env = _confine_env(job)
-    path = out / "submitted" / student / a / f"{a}.ipynb"
-    if skipped:
-        nb = nbformat.read(str(path), as_version=4)
-        for idx in skipped:
-            cell = nb.cells[idx]
-            cell.source = CRASHED_CELL + "\n".join("# " + line for line in cell.source.splitlines())
-        nbformat.write(nb, str(path))
-        _nbgrader(out, ["autograde", a, "--student", student, "--force"], env=env, check=False)
-        if (out / "autograded" / student / a / f"{a}.ipynb").is_file():
-            return ("The cells that crashed were commented out in the feedback notebook, which "
-                    "was run without them.")
-    _nbgrader(out, ["autograde", a, "--student", student, "--force", "--Execute.enabled=False"],
-              env=env, check=False)
-    return ("The notebook's kernel did not finish (it crashed or was stopped), so the feedback "
-            "shows it unexecuted; the scores come from the independent check.")
-
-
-def _judge(job, student, a):
-    out = Path(job.out)
-    student_nb = nbformat.read(str(out / "submitted" / student / a / f"{a}.ipynb"), as_version=4)
-    source_nb = _sources(job.source_dir, a)
-    limits = Limits(**job.limits)
-    old_seed = os.environ.get(SEED_ENV)
-    if job.seed is not None:
-        os.environ[SEED_ENV] = str(job.seed)  # read by the checkers, in this process only
-    try:
-        conf = Confinement(hide=_hidden(job), limits=limits, enabled=job.confine)
-        with tempfile.TemporaryDirectory(prefix="rnnj-", dir="/tmp") as work:
-            return judge_notebook(student_nb, source_nb, conf, timeout=limits.cell_timeout,
-                                  workdir=work)
-    finally:
-        if old_seed is None:
-            os.environ.pop(SEED_ENV, None)
-        else:
-            os.environ[SEED_ENV] = old_seed
-
-
-def _grade_assignment(job, a, mine, others):
-    """Autograde, judge and record this share of students for one assignment."""
-    from nbgrader.api import Gradebook
-
-    out = Path(job.out)
-    started = time.monotonic()
-    crashed = set(_autograde(job, a, mine, others))
-    entries, reports = [], {}
-    for student in mine:
-        key = f"{student}/{a}"
-        entry = {"student": student, "assignment": a, "status": job.status[key],
-                 "problems": list(job.problems.get(key, []))}
-        report = _judge(job, student, a)
-        reports[student] = report
-        entry["problems"] += report.problems
-        if student in crashed:
-            entry["problems"].append(_autograde_again(job, a, student, report.skipped))
-        entry["score"] = report.score
-        entry["max"] = sum(r.max_points for r in report.tests.values())
-        entries.append(entry)
-    # The judge's scores replace what the kernel's test cells said (kept for the report).
-    with Gradebook(job.db_url, job.course_id) as gb:
-        for entry in entries:
-            student = entry["student"]
-            lines = []
-            for gid, result in reports[student].tests.items():
-                line = f"{gid}: {result.points:g}/{result.max_points:g} — {result.message}"
-                try:
-                    grade = gb.find_grade(gid, a, a, student)
-                except Exception:  # noqa: BLE001 - a cell the gradebook does not know
-                    lines.append(line)
-                    continue
-                kernel = grade.auto_score
-                if student not in crashed and kernel is not None and float(kernel) != result.points:
-                    line += (f" (the notebook's own test cell gave {float(kernel):g}; the "
-                             "independent check decides)")
-                grade.auto_score = result.points
+    _nbgrader(out, args, timeout=600 + 10 * len(students))
+    missing = [s for s in students if not (out / "autograded" / s / a / f"{a}.ipynb").is_file()]
+    if missing:
+        raise GraderFailure(f"nbgrader autograde did not record {a} for {', '.join(missing)}")
+    with Gradebook(db_url, course_id) as gb:
+        for r in results:
+            for t in r["tests"]:
+                grade = gb.find_grade(t["grade_id"], a, a, r["student"])
+                grade.auto_score = t["points"]
                 grade.needs_manual_grade = False
-                lines.append(line)
-            entry["tests"] = lines
         gb.db.commit()
-    per = (time.monotonic() - started) / max(1, len(mine))
-    for entry in entries:
-        entry["seconds"] = per
-        _insert_report_cell(out / "autograded" / entry["student"] / a / f"{a}.ipynb", entry)
-    return entries
+        for r in results:  # what still waits for a person, as nbgrader sees it
+            nb = gb.find_submission_notebook(a, a, r["student"])
+            r["manual"] = sorted(g.name for g in nb.grades if g.needs_manual_grade)
 
 
 def _insert_report_cell(path, entry):
@@ -291,6 +350,8 @@ def _insert_report_cell(path, entry):
     nb.cells = [c for c in nb.cells if not c.metadata.get(REPORT_MARK)]
     lines = [f"## Grading report: {entry['score']:g} / {entry['max']:g} points", ""]
     lines += [f"* {t}" for t in entry["tests"]]
+    if entry["manual"]:
+        lines += ["", f"* Needs manual grading: {', '.join(entry['manual'])} (points to come)."]
     if entry["problems"]:
         lines += ["", "What the grader noticed:", ""] + [f"* {p}" for p in entry["problems"]]
     cell = nbformat.v4.new_markdown_cell("\n".join(lines))
@@ -300,28 +361,11 @@ def _insert_report_cell(path, entry):
     nbformat.write(nb, str(path))
 
 
-def _grade_students(job, students):
-    """Grade a share of the class (one worker process), assignment by assignment."""
-    entries = []
-    for a in job.assignments:
-        mine = [s for s in students if f"{s}/{a}" in job.status]
-        if not mine:
-            continue
-        others = sorted(k.split("/")[0] for k in job.status
-                        if k.endswith(f"/{a}") and k.split("/")[0] not in mine)
-        try:
-            entries += _grade_assignment(job, a, mine, others)
-        except Exception as err:  # noqa: BLE001 - one failure must not stop the class
-            for s in mine:
-                entries.append({"student": s, "assignment": a, "status": "error", "score": 0.0,
-                                "max": job.max_points[a], "tests": [],
-                                "problems": [f"Grading failed: {type(err).__name__}: {err}"]})
-    return entries
-
+# ------------------------------------------------------------------------- the command
 
 def grade_class(submissions, course=".", out=None, assignments=None, db_url=None, workers=1,
-                seed=None, limits=None, confine=True, zip_path=None, zip_regexp=None,
-                feedback=True, echo=print):
+                scheduler=None, seed=None, limits=None, confine=True, zip_path=None,
+                zip_regexp=None, feedback=True, progress=None, copies=True, echo=print):
     """Grade every assignment of every student; return the report (and write it).
 
     Parameters
@@ -337,19 +381,32 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
     db_url : str, optional
         Gradebook URL (default SQLite ``<out>/gradebook.db``; ``postgresql://...`` to share).
     workers : int
-        Processes that grade students in parallel.
+        Local processes that grade in parallel (ignored with ``scheduler``).
+    scheduler : str, optional
+        ``tcp://HOST:PORT`` of a Dask scheduler: grade on its workers.
     seed : int or str, optional
-        The hidden tests' grading seed (default: the environment variable ``rnnlib.checks.GRADING_SEED_ENV``); given to the judge only.
+        The hidden tests' grading seed (default: the environment variable named by
+        ``rnnlib.checks.GRADING_SEED_ENV``); given to the judge only.
     limits : Limits, optional
     confine : bool
-        Run student code confined (requires bubblewrap and prlimit).
+        Run student code confined (requires bubblewrap, prlimit and, as root, setpriv).
     zip_path, zip_regexp : optional
         An LMS download for one assignment, unpacked with ``nbgrader zip_collect``.
+    progress : bool, optional
+        Show a progress bar (default: when stderr is a terminal).
+    copies : bool
+        Look for near-copies between answers (reported, never scored).
 
     Returns
     -------
     dict
-        ``entries`` (one per student and assignment), ``table`` (text), paths of the outputs.
+        ``entries`` (one per student and assignment), ``table`` (text), paths of the outputs,
+        ``exit`` (the command's exit status).
+
+    Raises
+    ------
+    GraderFailure
+        When the class cannot be graded at all (preflight failed, nbgrader failed).
     """
     # nbgrader's Gradebook runs the `alembic` command: it must be on PATH (a venv's bin/).
     bindir = str(Path(sys.executable).parent)
@@ -359,87 +416,139 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
     out = Path(out or course / "grading").resolve()
     out.mkdir(parents=True, exist_ok=True)
     limits = limits or Limits()
-    if confine and not available():
-        raise RuntimeError("bubblewrap (bwrap) and prlimit are needed to confine student code: "
-                           "apt-get install bubblewrap (or pass --no-confine on a trusted class).")
+    progress = sys.stderr.isatty() if progress is None else progress
+    if confine and scheduler is None and not available():
+        raise GraderFailure("bubblewrap (bwrap), prlimit and setpriv are needed to confine "
+                            "student code: apt-get install bubblewrap util-linux (or pass "
+                            "--no-confine on a trusted class).")
     seed = seed if seed is not None else os.environ.get(SEED_ENV)
     db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
     source_dir = course / "solutions"
     assignments = assignments or _assignments(source_dir)
-    _write_config(course, out, source_dir, db_url, limits, confine)
+    _write_config(course, out, source_dir, db_url)
+    phases = {a: {} for a in assignments}  # seconds spent on each assignment, by phase
     for a in assignments:
+        t = time.monotonic()
         _nbgrader(out, ["generate_assignment", a, "--force"])
+        phases[a]["release"] = time.monotonic() - t
     if zip_path:
         if len(assignments) != 1:
             raise ValueError("--zip needs exactly one --assignment")
-        submissions = _collect_zip(zip_path, assignments[0], out,
-                                   zip_regexp or DEFAULT_ZIP_REGEXP)
+        submissions = _collect_zip(zip_path, assignments[0], out, zip_regexp or DEFAULT_ZIP_REGEXP)
     submissions = Path(submissions).resolve()
-    folders = _submission_folders(submissions, assignments)
-    students = sorted({s for s, _ in folders} | {p.name for p in submissions.iterdir()
-                                                  if p.is_dir() and not p.name.startswith(".")})
-    release = {a: nbformat.read(str(out / "release" / a / f"{a}.ipynb"), as_version=4)
-               for a in assignments}
+    students, odd = _students(submissions)
+    for name in odd:
+        echo(f"warning: the folder {name!r} is not a student id nbgrader accepts; skipped")
+    release = {a: _notebook_json(out / "release" / a / f"{a}.ipynb") for a in assignments}
+    source = {a: _notebook_json(source_dir / a / f"{a}.ipynb") for a in assignments}
     max_points = {a: sum(float(c.metadata.get("nbgrader", {}).get("points", 0))
-                         for c in release[a].cells if c.metadata.get("nbgrader", {}).get("grade"))
-                  for a in assignments}
-    # 1. Normalise into <out>/submitted (the raw submissions are never modified).
-    problems, status = {}, {}
-    for (student, a), folder in folders.items():
-        norm = normalise(folder, a, release[a])
-        dest = out / "submitted" / student / a
-        if dest.exists():
-            shutil.rmtree(dest)
-        dest.mkdir(parents=True)
-        nbformat.write(norm.nb, str(dest / f"{a}.ipynb"))
-        if (folder / "timestamp.txt").is_file():
-            shutil.copy(folder / "timestamp.txt", dest)
-        problems[f"{student}/{a}"] = norm.problems
-        status[f"{student}/{a}"] = norm.status
-    import nbgrader.api  # noqa: F401 - fail early, here, if nbgrader is missing
-
-    job = _Job(out=str(out), course=str(course), submissions=str(submissions),
-               source_dir=str(source_dir), assignments=assignments, db_url=db_url,
-               course_id=_course_id(course), limits=limits.as_dict(), confine=confine,
-               seed=seed, problems=problems, status=status, max_points=max_points)
-    started = time.monotonic()
-    entries = []
-    workers = max(1, int(workers))
-    if workers > 1 and db_url.startswith("sqlite"):
-        echo("warning: several workers writing one SQLite gradebook may find it locked; "
-             "use --db-url postgresql+psycopg2://... for --workers > 1")
-    if workers == 1:
-        entries = _grade_students(job, students)
-    else:
-        shares = [students[i::workers] for i in range(workers)]
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-            for part in pool.map(_grade_students, [job] * workers, shares):
-                entries += part
-    grading_seconds = time.monotonic() - started
+                         for c in nbformat.reads(release[a], as_version=4).cells
+                         if c.metadata.get("nbgrader", {}).get("grade")) for a in assignments}
+    shared = {"release": release, "source": source, "limits": limits.as_dict(), "seed": seed,
+              "confine": confine, "fingerprint": rnnlib_fingerprint(),
+              "hide": [str(out), str(course), str(submissions)]}
+    tasks = []
     for student in students:
         for a in assignments:
-            if f"{student}/{a}" not in status:
+            folder = submissions / student / a
+            if folder.is_dir() and not folder.is_symlink():
+                files, problems = read_submission(folder)
+                tasks.append({"student": student, "assignment": a, "files": files,
+                              "problems": problems, "timestamp": _read_timestamp(folder)})
+    import nbgrader.api  # noqa: F401 - fail early, here, if nbgrader is missing
+
+    runner = _Dask(scheduler) if scheduler else _Local(max(1, int(workers)))
+    started = time.monotonic()
+    results = {}
+    with runner:
+        # 1. Preflight: the instructor's solutions must earn every point, where the class runs.
+        preflight = [_preflight_task(nbformat.reads(source[a], as_version=4), a) for a in assignments]
+        for r in runner.run(preflight, shared):
+            _check_preflight(r, max_points[r["assignment"]])
+            phases[r["assignment"]]["preflight"] = r.get("seconds", 0.0)
+        # 2. The class.
+        failed = 0
+        with _progress(len(tasks), progress, "grading") as bar:
+            for r in runner.run(tasks, shared):
+                key = (r["student"], r["assignment"])
+                if key in results:
+                    continue  # a task rerun after its worker died: the first result stands
+                results[key] = r
+                failed += bool(r.get("error"))
+                bar.set_postfix(failed=failed, refresh=False)
+                bar.update(1)
+    grading_seconds = time.monotonic() - started
+    # 3. The gradebook, written here only.
+    entries = []
+    for a in assignments:
+        judged = [r for (s, aa), r in sorted(results.items()) if aa == a and not r.get("error")]
+        phases[a]["judge"] = sum(r.get("seconds", 0.0) for r in judged)
+        phases[a]["notebooks"] = len(judged)
+        t = time.monotonic()
+        _record(out, a, judged, db_url, _course_id(course))
+        phases[a]["record"] = time.monotonic() - t
+        for (s, aa), r in sorted(results.items()):
+            if aa == a:
+                entry = _entry(r, max_points[a])
+                entries.append(entry)
+                if not r.get("error"):
+                    _insert_report_cell(out / "autograded" / s / a / f"{a}.ipynb", entry)
+    recorded_seconds = time.monotonic() - started - grading_seconds
+    for student in students:
+        for a in assignments:
+            if (student, a) not in results:
                 entries.append({"student": student, "assignment": a, "status": "not submitted",
-                                "score": 0.0, "max": max_points[a], "tests": [],
+                                "score": 0.0, "max": max_points[a], "tests": [], "manual": [],
+                                "copies": [], "diagnoses": {},
                                 "problems": [f"No folder {a}/ was submitted."]})
+    pairs = []
+    if copies:
+        from rnngrade.copies import flag_copies
+
+        pairs = flag_copies(entries, results, source)
     if feedback:
         for a in assignments:
-            if not any(k.endswith(f"/{a}") for k in status):
-                continue  # nobody submitted it: nothing to give feedback on
-            code, log = _nbgrader(out, ["generate_feedback", a, "--force"], check=False)
-            if code != 0:
-                echo(f"warning: generate_feedback {a} exited {code}:\n{log}")
-    _nbgrader(out, ["export", "--to", str(out / "grades.csv")])
+            if any(aa == a and not r.get("error") for (_, aa), r in results.items()):
+                t = time.monotonic()
+                code, log = _nbgrader(out, ["generate_feedback", a, "--force"], check=False)
+                phases[a]["feedback"] = time.monotonic() - t
+                if code != 0:
+                    echo(f"warning: generate_feedback {a} exited {code}:\n{log}")
+    from rnngrade.export import export_all
+
+    paths = export_all(out, db_url, _course_id(course), assignments, _nbgrader)
     entries.sort(key=lambda e: (e["student"], e["assignment"]))
+    not_graded = [e for e in entries if e["status"] == "not graded"]
     table = summary_table(entries, assignments, students)
-    report = {"entries": entries, "table": table, "grades_csv": str(out / "grades.csv"),
+    report = {"entries": entries, "table": table, **paths,
               "feedback": str(out / "feedback"), "report": str(out / "report.md"),
-              "seconds": grading_seconds,
-              "notebooks": sum(1 for e in entries if e["status"] not in ("not submitted",))}
+              "seconds": grading_seconds, "record_seconds": recorded_seconds,
+              "seconds_total": time.monotonic() - started,
+              "copies": pairs, "phases": phases, "notebooks": len(results), "runner": scheduler or f"{max(1, int(workers))} local",
+              "sandbox_uid": sandbox_uid() if confine else None,
+              "exit": EXIT_NOT_GRADED if not_graded else EXIT_OK}
     (out / "report.md").write_text(table)
     (out / "report.json").write_text(json.dumps(report, indent=1))
     echo(table)
+    if not_graded:
+        echo(f"error: {len(not_graded)} notebook(s) could not be graded for a reason that is not "
+             "the student's (listed above as NOT GRADED); they have no score anywhere. Fix the "
+             "cause and grade again.")
     return report
+
+
+def _check_preflight(r, max_points):
+    a = r["assignment"]
+    if r.get("error"):
+        raise GraderFailure(f"preflight: the judge cannot run on {r.get('host', 'this machine')}: "
+                            f"{r['error']}. Nobody was graded.")
+    lost = [t for t in r["tests"] if t["points"] < t["max_points"]]
+    if lost:
+        lines = "\n".join(f"  {t['grade_id']}: {t['message']}" for t in lost)
+        raise GraderFailure(f"preflight: the instructor's own solutions of {a} do not earn every "
+                            f"point with the judge on {r.get('host')}, so the judge cannot be "
+                            f"trusted here. Nobody was graded.\n{lines}\n"
+                            + "\n".join(f"  {p}" for p in r["problems"]))
 
 
 def _course_id(course):
@@ -458,25 +567,35 @@ def summary_table(entries, assignments, students):
         cells, total = [], 0.0
         for a in assignments:
             e = by.get((s, a))
-            mark = f"{e['score']:g}/{e['max']:g}" + ("*" if e["problems"] else "")
             if e["status"] == "not submitted":
                 mark = "—"
-            total += e["score"]
+            elif e["status"] == "not graded":
+                mark = "NOT GRADED"
+            else:
+                mark = (f"{e['score']:g}/{e['max']:g}" + ("*" if e["problems"] or e["copies"] else "")
+                        + ("+M" if e["manual"] else ""))
+                total += e["score"]
             cells.append(mark.rjust(len(a)))
         rows.append(f"| {s.ljust(width)} | " + " | ".join(cells) + f" | {total:5g} |")
-    lines = ["# Grading report", "", *rows, "", "`*` the grader noticed something (listed below).", ""]
+    lines = ["# Grading report", "", *rows, "",
+             "`*` the grader noticed something (listed below). `+M` needs manual grading "
+             "(nbgrader's formgrader: `python -m rnngrade formgrader`).", ""]
     for e in entries:
-        if not e["problems"] and all(" passed." in t for t in e["tests"]):
+        if not e["problems"] and not e["copies"] and not e["manual"] and \
+                all(" passed." in t for t in e["tests"]):
             continue
-        lines.append(f"## {e['student']} / {e['assignment']}: {e['score']:g}/{e['max']:g}")
+        score = "not graded" if e["score"] is None else f"{e['score']:g}/{e['max']:g}"
+        lines.append(f"## {e['student']} / {e['assignment']}: {score}")
         lines += [f"- {p}" for p in e["problems"]]
         lines += [f"- {t}" for t in e["tests"] if " passed." not in t]
+        if e["manual"]:
+            lines.append(f"- needs manual grading: {', '.join(e['manual'])}")
+        lines += [f"- possible copy: {c}" for c in e["copies"]]
         lines.append("")
     return "\n".join(lines)
 
 
-def main(argv=None):
-    """The instructor's command (``python -m rnngrade --help``)."""
+def _grade_args(argv):
     p = argparse.ArgumentParser(prog="python -m rnngrade", description=__doc__.splitlines()[0])
     p.add_argument("submissions", nargs="?", default="submitted",
                    help="folder in the <student>/<assignment>/ layout (default: submitted)")
@@ -486,21 +605,47 @@ def main(argv=None):
     p.add_argument("--zip", help="an LMS download (zip) for one --assignment, via nbgrader zip_collect")
     p.add_argument("--zip-regexp", help="FileNameCollectorPlugin.named_regexp for --zip")
     p.add_argument("--db-url", help="gradebook URL (default: SQLite in the grading folder)")
-    p.add_argument("--workers", type=int, default=1, help="parallel grading processes")
-    p.add_argument("--seed", help=f"hidden tests' seed (default: ${SEED_ENV})")
+    p.add_argument("--workers", type=int, default=1, help="local grading processes")
+    p.add_argument("--scheduler", help="grade on a Dask cluster: tcp://HOST:PORT of its scheduler")
+    p.add_argument("--seed", help="hidden tests' seed (default: $" + SEED_ENV + ")")
     d = Limits()
     p.add_argument("--cell-timeout", type=float, default=d.cell_timeout, help="seconds per cell")
     p.add_argument("--memory", type=parse_size, default=d.memory, help="memory limit, e.g. 2G")
     p.add_argument("--cpu", type=int, default=d.cpu, help="CPU seconds per notebook process")
     p.add_argument("--file-size", type=parse_size, default=d.file_size, help="largest file, e.g. 64M")
+    p.add_argument("--nproc", type=int, default=d.nproc,
+                   help="processes and threads student code may hold at once")
+    p.add_argument("--disk", type=parse_size, default=d.disk, help="bytes student code may write, e.g. 256M")
     p.add_argument("--output", type=int, default=d.output, help="characters printed per cell kept")
     p.add_argument("--no-confine", action="store_true", help="run student code unconfined (trusted class only)")
     p.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
-    args = p.parse_args(argv)
+    p.add_argument("--no-copies", action="store_true", help="skip copy detection")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="show the progress bar (default: on a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    """The instructor's command (``python -m rnngrade --help``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("formgrader", "export"):
+        from rnngrade.export import main as tool_main
+
+        return tool_main(argv)
+    args = _grade_args(argv)
     limits = Limits(cell_timeout=args.cell_timeout, memory=args.memory, cpu=args.cpu,
-                    file_size=args.file_size, output=args.output)
-    grade_class(args.submissions, course=args.course, out=args.out, assignments=args.assignment,
-                db_url=args.db_url, workers=args.workers, seed=args.seed, limits=limits,
-                confine=not args.no_confine, zip_path=args.zip, zip_regexp=args.zip_regexp,
-                feedback=not args.no_feedback)
-    return 0
+                    file_size=args.file_size, output=args.output, nproc=args.nproc,
+                    disk=args.disk)
+    try:
+        report = grade_class(args.submissions, course=args.course, out=args.out,
+                             assignments=args.assignment, db_url=args.db_url, workers=args.workers,
+                             scheduler=args.scheduler, seed=args.seed, limits=limits,
+                             confine=not args.no_confine, zip_path=args.zip,
+                             zip_regexp=args.zip_regexp, feedback=not args.no_feedback,
+                             progress=args.progress, copies=not args.no_copies)
+    except GraderFailure as err:
+        print(f"error: grading failed, nothing was scored: {err}", file=sys.stderr)
+        return EXIT_PREFLIGHT
+    return report["exit"]
