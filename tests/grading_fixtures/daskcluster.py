@@ -2,7 +2,6 @@
 
     with dask_cluster(workers=2) as c:   # c.address == "tcp://127.0.0.1:PORT"
         ...
-        c.kill_worker_busy_with(...)     # (tests) kill one worker process
 
 Started with the ``dask`` command of this Python (``dask scheduler``, ``dask worker``), each
 worker process with one thread; stopped by the PIDs started here, never by name.
@@ -31,20 +30,6 @@ def _free_port():
 class Cluster:
     def __init__(self, address, procs, env):
         self.address, self.procs, self.env = address, procs, env
-
-    def worker_pids(self):
-        """PIDs of the worker processes (``dask worker --nworkers N`` starts N children)."""
-        from distributed import Client
-
-        with Client(self.address, timeout=30, set_as_default=False) as client:
-            return {addr: info["pid"] for addr, info in client.scheduler_info()["workers"].items()}
-
-    def processing(self):
-        from distributed import Client
-
-        with Client(self.address, timeout=30, set_as_default=False) as client:
-            return client.processing()
-
 
 @contextlib.contextmanager
 def dask_cluster(workers=2, cwd=None, env=None):
