@@ -358,7 +358,8 @@ def adversarial_run(tmp_path_factory):
     write_class(submitted, klass)
     os.environ[GRADING_SEED_ENV] = SEED
     try:
-        code, log, report = grade_cli(course, str(submitted), *TEST_LIMITS, "--seed", SEED)
+        code, log, report = grade_cli(course, str(submitted), *TEST_LIMITS, "--seed", SEED,
+                                      "--progress")
     finally:
         os.environ.pop(GRADING_SEED_ENV, None)
         server.close()
@@ -412,6 +413,13 @@ def test_gradebook_keeps_every_student_and_nothing_escaped(adversarial_run):
     assert (run["course"] / "solutions" / A / f"{A}.ipynb").read_text().startswith("{")
     # Raw submissions are never modified.
     assert (run["base"] / "submitted" / "corrupt" / A / f"{A}.ipynb").read_bytes() == run["class"]["corrupt"][0][f"{A}.ipynb"]
+
+
+def test_progress_bar_counts_the_class_and_its_failures(adversarial_run):
+    n = len(adversarial_run["class"])
+    last = adversarial_run["log"].split("\r")
+    done = [part for part in last if f"{n}/{n}" in part and "grading:" in part]
+    assert done and "failed=0" in done[-1] and "100%" in done[-1], last[-3:]
 
 
 def _autograded(run, name):
@@ -566,7 +574,6 @@ def test_makefile_has_a_documented_grade_target():
 
 
 @needs_bwrap
-@needs_pg
 def test_grading_benchmark_writes_a_dated_result_the_performance_page_reads(tiny_course, tmp_path):
     # The benchmark's own path, on a class of two (one solves everything, one half), so that
     # `python bench/grading.py --students 50` is known to work before anyone waits an
@@ -575,15 +582,15 @@ def test_grading_benchmark_writes_a_dated_result_the_performance_page_reads(tiny
     out = tmp_path / "results"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "grading.py"), "--course", str(course), "--students", "2",
-         "--workers", "2", "--out", str(out)],
+         "--workers", "2", "--no-dask", "--out", str(out)],
         cwd=course, capture_output=True, text=True, env=_env(), timeout=1200)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     (path,) = out.glob("grading-*.json")
     res = json.loads(path.read_text())
-    assert res["identical"] is True and res["exit_codes"] == [0, 0, 0]
-    assert res["gradebook_dask"] == "postgresql" and "Dask" in res["runner_dask"]
+    # (--no-dask keeps the suite lean: grading on Dask has its own test module.)
+    assert res["identical"] is True and res["exit_codes"] == [0, 0]
     assert res["notebooks"] == 2 and res["assignments"] == [A]
-    assert res["per_notebook_1"] > 0 and res["per_notebook_n"] > 0 and res["per_notebook_dask"] > 0
+    assert res["per_notebook_1"] > 0 and res["per_notebook_n"] > 0
     row = res["per_assignment_1"][A]
     assert row["end_to_end"] >= row["judge"] > 0 and row["target"] == 2.0
     assert res["machine"]["cores"] and res["machine"]["numpy_blas"] and res["limits"]["nproc"] > 0
@@ -679,3 +686,11 @@ def test_a_judge_failure_that_is_not_the_students_leaves_no_score_and_exits_3(ti
     with open(report["canvas_csv"]) as f:
         assert "bob" not in f.read()
     assert not (course / "grading" / "autograded" / "bob").exists()
+    # Graded again when the judge works, then not: no stale score from the first run stands.
+    monkeypatch.setattr(rnngrade.task, "judge_notebook", real)
+    assert grade_class(tmp_path / "submitted", course=course, limits=Limits(cell_timeout=10),
+                       confine=available(), echo=lambda *a: None, progress=False)["exit"] == 0
+    monkeypatch.setattr(rnngrade.task, "judge_notebook", judge)
+    again = grade_class(tmp_path / "submitted", course=course, limits=Limits(cell_timeout=10),
+                        confine=available(), echo=lambda *a: None, progress=False)
+    assert again["exit"] == 3 and ("bob", A) not in scores_csv(again["grades_csv"])

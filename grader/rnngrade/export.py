@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 from pathlib import Path
@@ -78,10 +79,23 @@ def write_moodle(path, students, scores, assignments):
             w.writerow([st["id"], st["email"], *(_fmt(scores[(st["id"], a)]) for a in assignments)])
 
 
-def export_all(out, db_url, course_id, assignments, nbgrader):
-    """Write grades.csv (nbgrader), canvas.csv and moodle.csv into ``out``; return their paths."""
+def export_all(out, db_url, course_id, assignments, nbgrader, not_graded=()):
+    """Write grades.csv (nbgrader), canvas.csv and moodle.csv into ``out``; return their paths.
+
+    ``not_graded``: (student, assignment) pairs the judge could not judge: nbgrader's export
+    would give them 0, so their rows are removed (no grade is not a grade of 0).
+    """
     out = Path(out)
     nbgrader(out, ["export", "--to", str(out / "grades.csv")])
+    drop = set(map(tuple, not_graded))
+    if drop:
+        with open(out / "grades.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+            fields = list(rows[0]) if rows else []
+        with open(out / "grades.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            w.writerows(r for r in rows if (r["student_id"], r["assignment"]) not in drop)
     students, scores, maxima = lms_rows(db_url, course_id, assignments)
     write_canvas(out / "canvas.csv", students, scores, maxima, assignments)
     write_moodle(out / "moodle.csv", students, scores, assignments)
@@ -114,7 +128,11 @@ def main(argv):
         db_url = _config_value(out, "db_url")
         course = _config_value(out, "course_id") or "default_course"
         assignments = _assignments(_config_value(out, "source_directory"))
-        for path in export_all(out, db_url, course, assignments, _nbgrader).values():
+        report = out / "report.json"
+        not_graded = [(e["student"], e["assignment"]) for e in
+                      (json.loads(report.read_text())["entries"] if report.is_file() else [])
+                      if e["status"] == "not graded"]
+        for path in export_all(out, db_url, course, assignments, _nbgrader, not_graded).values():
             print(f"wrote {path}")
         return 0
     cmd = [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1",

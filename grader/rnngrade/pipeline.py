@@ -343,6 +343,23 @@ def _record(out, a, results, db_url, course_id):
             r["manual"] = sorted(g.name for g in nb.grades if g.needs_manual_grade)
 
 
+def _forget(out, db_url, course_id, keys):
+    """Remove what an earlier run recorded for these (student, assignment) pairs."""
+    if not keys:
+        return
+    from nbgrader.api import Gradebook, MissingEntry
+
+    for student, a in keys:
+        for step in ("submitted", "autograded", "feedback"):
+            shutil.rmtree(Path(out) / step / student / a, ignore_errors=True)
+    with Gradebook(db_url, course_id) as gb:
+        for student, a in keys:
+            try:
+                gb.remove_submission(a, student)
+            except MissingEntry:
+                pass
+
+
 def _insert_report_cell(path, entry):
     if not path.is_file():
         return
@@ -478,7 +495,10 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
                 bar.set_postfix(failed=failed, refresh=False)
                 bar.update(1)
     grading_seconds = time.monotonic() - started
-    # 3. The gradebook, written here only.
+    # 3. The gradebook, written here only. A notebook the judge could not judge keeps nothing
+    # of an earlier run either: no stale score may stand for it.
+    _forget(out, db_url, _course_id(course),
+            [key for key, r in results.items() if r.get("error")])
     entries = []
     for a in assignments:
         judged = [r for (s, aa), r in sorted(results.items()) if aa == a and not r.get("error")]
@@ -516,7 +536,8 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
                     echo(f"warning: generate_feedback {a} exited {code}:\n{log}")
     from rnngrade.export import export_all
 
-    paths = export_all(out, db_url, _course_id(course), assignments, _nbgrader)
+    paths = export_all(out, db_url, _course_id(course), assignments, _nbgrader,
+                       [key for key, r in results.items() if r.get("error")])
     entries.sort(key=lambda e: (e["student"], e["assignment"]))
     not_graded = [e for e in entries if e["status"] == "not graded"]
     table = summary_table(entries, assignments, students)
