@@ -46,6 +46,8 @@ __all__ = ["TestResult", "JudgeReport", "judge_notebook", "executed_notebook",
            "JudgeUnavailable", "StudentCrashed", "StudentTimeout"]
 
 MAX_RESTARTS = 6
+#: A test cell's checks may take this many cell timeouts in all (each call: one).
+TEST_BUDGET = 5
 #: Seconds a worker may take to start and say hello (a loaded machine starts slowly).
 HELLO_TIMEOUT = 60.0
 #: What nbgrader tracks of a notebook's cells that the judge does not score.
@@ -739,7 +741,11 @@ def _run_test(gid, cell, session, trusted, timeout):
                 ns[name] = wire.decode(reply["value"], worker.decode_handle)
             except wire.WireError:
                 continue
-    worker.deadline = time.monotonic() + timeout
+    # Each call of the student's function has the cell timeout; the test cell as a whole has
+    # TEST_BUDGET times that, because a checker may call the student thousands of times and
+    # each call also pays the judge's round trip: on a loaded machine a correct answer must
+    # not run out of time (grades would then depend on the load).
+    worker.deadline = time.monotonic() + TEST_BUDGET * timeout
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
