@@ -256,7 +256,9 @@ class _Dask:
         from distributed import as_completed
 
         run_id = uuid.uuid4().hex[:8]
-        [shared_f] = self.client.scatter([shared], broadcast=True)
+        # What every task shares goes to the workers once per run, under a key of its own
+        # (hash=False: the preflight's copy, being released, is never reused by the class).
+        [shared_f] = self.client.scatter([shared], broadcast=True, hash=False)
         futures = {}
         for i, t in enumerate(tasks):
             key = f"rnngrade-{run_id}-{i}-{t['student']}-{t['assignment']}"
