@@ -20,10 +20,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup book test release clean bench grade kit deps
 
-$(STAMP): pyproject.toml $(CONSTRAINTS)
+$(STAMP): pyproject.toml grader/pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	PIP_CONSTRAINT=$(abspath $(CONSTRAINTS)) $(BIN)/python -m pip install --quiet -e ".[test]"
+	@# rnnlib (what students install) and, beside it, the instructor's grader (grader/: rnngrade).
+	PIP_CONSTRAINT=$(abspath $(CONSTRAINTS)) $(BIN)/python -m pip install --quiet -e ".[test]" -e ./grader
 	@# axe-core (accessibility rules injected into pages by the browser tests), from npm.
 	@if command -v npm >/dev/null; then \
 	  npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION); \
@@ -80,15 +81,16 @@ bench: setup
 	  echo "  $(BIN)/pip install torch==2.13.0"; exit 1; }
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python bench/run.py $(BENCH_ARGS)
 
-# Grade a class (see book/instructors.md): normalise every submission, autograde it in a
-# confined kernel, score it with the independent judge, write feedback HTML, grades.csv and a
+# Grade a class with the instructor's grader (grader/, package rnngrade, installed by setup;
+# see book/instructors.md): normalise every submission, autograde it in a confined kernel,
+# score it with the independent judge, write feedback HTML, grades.csv and a
 # report into grading/. Student code is confined with bubblewrap (apt-get install bubblewrap).
 #   make grade SUBMISSIONS=path/to/submitted [GRADE_ARGS="--workers 4 --db-url postgresql+psycopg2://..."]
 #   make grade ZIP=download.zip ASSIGNMENT=ch01_sequential_data
 SUBMISSIONS ?= submitted
 GRADE_ARGS ?=
 grade: setup
-	$(BIN)/python -m rnnlib.grading $(if $(ZIP),--zip $(ZIP) --assignment $(ASSIGNMENT),$(SUBMISSIONS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))) $(GRADE_ARGS)
+	$(BIN)/python -m rnngrade $(if $(ZIP),--zip $(ZIP) --assignment $(ASSIGNMENT),$(SUBMISSIONS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))) $(GRADE_ARGS)
 
 clean:
 	rm -rf _build

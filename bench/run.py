@@ -45,9 +45,7 @@ import argparse
 import datetime as _dt
 import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,11 +58,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from anywhere: rnnlib and tests.nbtools come from here
 
+from rnnlib.checks import GRADING_SEED_ENV  # noqa: E402
 from rnnlib.charlm import char_rnn_loss, init_char_rnn  # noqa: E402
 from rnnlib.data import batchify, build_vocab, iter_chunks, load_text  # noqa: E402
 from rnnlib.optim import Adam  # noqa: E402
 from rnnlib.training import tbptt_train  # noqa: E402
 from rnnlib.rnn import _tanh_via_exp, rnn_backward, rnn_forward  # noqa: E402
+from bench.machine import loadavg, machine_info  # noqa: E402
 from tests.nbtools import assignments  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -399,7 +399,8 @@ def bench_grading(students=("solved", "untouched"), names=None):
     """
     from tests.nbtools import solution_ids, student_notebook
 
-    env = dict(_venv_env(), RNNLIB_GRADING_SEED="20261125", PYTHONPATH=str(ROOT))
+    env = dict(_venv_env(), PYTHONPATH=str(ROOT))
+    env[GRADING_SEED_ENV] = "20261125"
 
     def nbgrader(course, *args):
         proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
@@ -433,43 +434,6 @@ def bench_grading(students=("solved", "untouched"), names=None):
 # ---------------------------------------------------------------------------------------------
 # Machine, targets, output
 # ---------------------------------------------------------------------------------------------
-
-
-def machine_info(torch):
-    """What the numbers depend on: CPU, cores, numpy and its BLAS, torch, thread pools, load."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "env": {k: os.environ.get(k) for k in
-                ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                 "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
-        "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
-    try:
-        config = np.show_config(mode="dicts")
-        info["numpy_blas"] = config.get("Build Dependencies", {}).get("blas")
-    except Exception as exc:  # older numpy: no dict mode
-        info["numpy_blas"] = repr(exc)
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["threadpools"] = threadpool_info()
-    except ImportError:
-        info["threadpools"] = "threadpoolctl not installed (pip install threadpoolctl==3.8.0)"
-    return info
 
 
 def check_targets(rnn_rows):
@@ -605,7 +569,7 @@ def main(argv=None):
         "date": started.isoformat(timespec="seconds"),
         "quick": quick,
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine_info(torch),
+        "machine": machine_info(torch=torch.__version__, torch_threads=torch.get_num_threads()),
         "settings": {"repeats": repeats, "matmul_n": matmul_n, "pause_s": pause,
                      "budget_s": budget, "grid": grid},
         "rnn": [], "tanh": [], "charlm": [], "build": None, "grading": None,
@@ -649,7 +613,7 @@ def main(argv=None):
         results["grading"] = bench_grading(names=assignments()[:1] if quick else None)
 
     results["targets"] = [] if quick else check_targets(results["rnn"])
-    results["machine"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    results["machine"]["loadavg_end"] = loadavg()
     results["seconds"] = (_dt.datetime.now().astimezone() - started).total_seconds()
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,8 @@ refusal is remembered instead, and :func:`references_blocked` raises after the w
 whatever the student's code did with the error.
 
 This is feedback, not security: a student's code runs in the same process and could undo it.
-Trustworthy grading happens outside the student's process (the instructor's grader).
+Trustworthy grading happens outside the student's process (the instructor's grader,
+``rnngrade``, in ``grader/``).
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import sys
 
 import pytest
 
+from rnnlib.checks import GRADING_SEED_ENV
 from tests.conftest import ROOT
 from tests.nbtools import assignments, max_points, points_after, solution_ids, student_notebook
 
@@ -23,7 +24,8 @@ from tests.nbtools import assignments, max_points, points_after, solution_ids, s
 def _nbgrader(course, *args):
     # nbgrader runs `alembic` from PATH to create the gradebook: put the venv's bin first.
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    env = dict(os.environ, RNNLIB_GRADING_SEED="20261125", PATH=path)
+    env = dict(os.environ, PATH=path)
+    env[GRADING_SEED_ENV] = "20261125"
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
                           cwd=course, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"

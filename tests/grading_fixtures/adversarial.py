@@ -17,25 +17,42 @@ from pathlib import Path
 
 import nbformat
 
+from rnnlib.checks import GRADING_SEED_ENV
 from scripts.release import notebook_from_myst, write_notebook
 
 A = "hw_rnn"
 MAX = 7.0
-SOURCE = Path(__file__).with_name(f"{A}.md")
 
+
+#: A secret in the grader's environment that no student process may read.
+SECRET = "rnngrade-test-secret-5f1c2e"
+#: Seconds a process started by a student sleeps: its mark, to find it if it survived.
+SURVIVOR = "31337.25"
+#: Active HTML in a student's Markdown: must never be rendered for the instructor.
+XSS = ("Look: <script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"
+       " [link](javascript:window.pwned=3)")
+
+
+class Symlink(str):
+    """A file of a submission that is a symbolic link to this path."""
 
 def make_course(course, root):
     """A course folder with ``nbgrader_config.py`` and ``solutions/hw_rnn/hw_rnn.{md,ipynb}``.
 
     The .md stays beside the notebook, as in the course's own solutions/.
     """
+    return _course_from_myst(course, root, A)
+
+
+def _course_from_myst(course, root, name):
     course = Path(course)
     course.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(root) / "nbgrader_config.py", course)
-    folder = course / "solutions" / A
+    folder = course / "solutions" / name
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SOURCE, folder / SOURCE.name)
-    write_notebook(SOURCE, folder / f"{A}.ipynb")
+    source = Path(__file__).with_name(f"{name}.md")
+    shutil.copy(source, folder / source.name)
+    write_notebook(source, folder / f"{name}.ipynb")
     return course
 
 
@@ -44,8 +61,8 @@ def answer(src):
 
 
 ANSWERS = {c.metadata["nbgrader"]["grade_id"]: answer(c.source)
-           for c in notebook_from_myst(SOURCE.read_text()).cells
-           if c.metadata.get("nbgrader", {}).get("solution")}
+           for c in notebook_from_myst(Path(__file__).with_name(f"{A}.md").read_text()).cells
+           if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
 WRONG_SEQ = ("def rnn_forward(x, h0, Wxh, Whh, bh):\n"
              "    return np.zeros((x.shape[0], x.shape[1], Whh.shape[0])), None")
 
@@ -91,9 +108,11 @@ def adversarial_class(release, secrets):
     ok = dict(ANSWERS)
     klass = {}
 
-    def add(name, nb_or_bytes, score, words=(), filename=f"{A}.ipynb"):
+    def add(name, nb_or_bytes, score, words=(), filename=f"{A}.ipynb", links=None):
         data = nb_or_bytes if isinstance(nb_or_bytes, bytes) else nbw(nb_or_bytes)
-        klass[name] = ({filename: data} if filename else {}, score, tuple(words))
+        files = {filename: data} if filename else {}
+        files.update({n: Symlink(target) for n, target in (links or {}).items()})
+        klass[name] = (files, score, tuple(words))
 
     add("honest", student(release), 7)
     add("honest_half", student(release, {"step": ok["step"]}), 2)
@@ -104,8 +123,7 @@ def adversarial_class(release, secrets):
         "hs, h = [], h0", "while True:\n        pass\n    hs, h = [], h0"))), 4, ["time limit"])
     add("exit_call", student(release, dict(ok, seq=ok["seq"].replace(
         "hs, h = [], h0", "import os; os._exit(1)\n    hs, h = [], h0"))), 4, ["process"])
-    add("exit_cell", student(release, extra=[("seq", "import os\nos._exit(3)")]), 7,
-        ["crashed", "commented out"])
+    add("exit_cell", student(release, extra=[("seq", "import os\nos._exit(3)")]), 7, ["crashed"])
     add("segfault", student(release, dict(ok, back=ok["back"].replace(
         "x_t, h_prev", "import ctypes; ctypes.string_at(0)\n    x_t, h_prev", 1))), 5,
         ["SIGSEGV"])
@@ -159,13 +177,61 @@ def adversarial_class(release, secrets):
         probe=f"import socket; socket.create_connection(('127.0.0.1', {secrets['port']}), timeout=2)"))),
         4, ["network"])
     add("reads_seed", student(release, dict(ok, seq=leak.format(
-        probe="import os; assert os.environ['RNNLIB_GRADING_SEED']"))), 4)
+        probe=f"import os; assert os.environ[{GRADING_SEED_ENV!r}]"))), 4)
     add("writes_outside", student(release, extra=[("setup", (
         "for target in [{gb!r}, {out!r}]:\n"
         "    try:\n"
         "        open(target, 'w').write('owned')\n"
         "    except OSError:\n"
         "        pass").format(gb=str(secrets["gradebook"]), out=str(secrets["outside"])))]), 7)
+    # Attacks beyond the first class: privileges, processes, secrets, files, sizes, metadata.
+    add("privileges", student(release, dict(ok, seq=leak.format(
+        probe="import os; os.setuid(0); os.setgid(0)"))), 4)
+    add("fork_bomb", student(release, extra=[("setup", (
+        "import os, time\n"
+        "for i in range(500):\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(30)\n"
+        "        os._exit(0)"))]), 7, ["BlockingIOError"])
+    add("daemon", student(release, extra=[("setup", (
+        "import subprocess, sys\n"
+        f"subprocess.Popen(['sleep', '{SURVIVOR}'], start_new_session=True)\n"
+        "subprocess.Popen([sys.executable, '-c', 'import os, time\\nif os.fork(): os._exit(0)\\n"
+        f"os.setsid(); time.sleep({SURVIVOR})'], start_new_session=True)"))]), 7)
+    add("reads_env", student(release, dict(ok, seq=leak.format(
+        probe=("import glob; assert any(b" + repr(SECRET.encode()) + " in open(p, 'rb').read() "
+               "for p in glob.glob('/proc/*/environ') + glob.glob('/proc/*/cmdline'))")))), 4)
+    add("symlink", b"", 0, ["symbolic link"], filename=None,
+        links={f"{A}.ipynb": str(secrets["solutions"])})
+    add("huge", b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5, "x": "'
+        + b"x" * (33 * 2**20) + b'"}', 0, ["larger than"])
+    add("xss", student(release, extra=[("step", "print('hello')")], edit=lambda nb: nb.cells.insert(
+        1, nbformat.v4.new_markdown_cell(XSS))), 7)
+
+    def forge(nb):
+        nb.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
+        bonus = nbformat.v4.new_code_cell("1 + 1", metadata={"nbgrader": {
+            "grade": True, "grade_id": "bonus", "points": 100, "solution": False,
+            "locked": True, "schema_version": 3}})
+        nb.cells.append(bonus)
+        test = _cell(nb, "test_seq")
+        test.outputs = [nbformat.v4.new_output("stream", name="stdout", text="passed")]
+        test.metadata["nbgrader"]["points"] = 50
+    add("forged_metadata", student(release, dict(ok, seq=WRONG_SEQ), edit=forge), 4,
+        ["metadata was removed"])
+    add("giant_answer", student(release, dict(ok, seq=(
+        "def rnn_forward(x, h0, Wxh, Whh, bh):\n"
+        "    return np.zeros(12_000_000), None"))), 4, ["larger than the grader"])
+    add("fills_disk", student(release, extra=[("setup", (
+        "for i in range(20):\n"
+        "    with open(f'fill{i}.bin', 'wb') as f:\n"
+        "        f.write(b'x' * 60_000_000)"))]), 7, ["No space left"])
+
+    def malformed(nb):
+        _cell(nb, "test_step").metadata["nbgrader"] = "junk"
+        nb.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {
+            "grade_id": ["a", "list"], "grade": True, "points": "lots"}}))
+    add("malformed_meta", student(release, edit=malformed), 7, ["metadata was removed", "put back"])
     add("corrupt", b'{"cells": [ this is not json', 0, ["not valid JSON"])
     add("missing", b"", 0, ["No notebook"], filename=None)
     add("misnamed", student(release), 7, ["named"], filename="my homework (1).ipynb")
@@ -180,8 +246,30 @@ def write_class(submitted, klass):
         folder = Path(submitted) / name / A
         folder.mkdir(parents=True, exist_ok=True)
         for fname, data in files.items():
-            (folder / fname).write_bytes(data)
+            if isinstance(data, Symlink):
+                (folder / fname).symlink_to(data)
+            else:
+                (folder / fname).write_bytes(data)
 
 
 def dump(path, obj):
     Path(path).write_text(json.dumps(obj))
+
+
+M = "hw_manual"
+EXPLAIN = "Why does one weight matrix serve every time step? Answer in the cell below."
+
+
+def make_manual_course(course, root):
+    """A course whose assignment ``hw_manual`` (``hw_manual.md`` beside this file) has a
+    manually graded answer (3 points) beside an autograded exercise (``rnn_step_forward``, 2)."""
+    return _course_from_myst(course, root, M)
+
+
+def manual_release(course):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", M, "--force",
+                    "--no-db", "--log-level=WARN"], cwd=course, check=True)
+    return nbformat.read(str(Path(course) / "exercises" / M / f"{M}.ipynb"), as_version=4)

@@ -2,7 +2,7 @@
 
 nbgrader runs a student's cells and then the test cells in one kernel, so the student can
 replace whatever a test relies on. The judge does not: it runs the student's code cells in a
-confined worker process (:mod:`rnnlib.grading.worker`), and runs the *instructor's* test cells
+confined worker process (:mod:`rnngrade.worker`), and runs the *instructor's* test cells
 (from the source notebook, hidden tests included) in its own process, with the instructor's
 setup cells, where the names a test uses for the student's functions are proxies that forward
 each call to the worker and bring back plain values. The checkers compare those values with
@@ -12,6 +12,15 @@ Cells run in notebook order, so a test sees the student's functions as they were
 above it. A cell that crashes the worker (``os._exit``, a segfault, the memory limit) or runs
 past the cell timeout is recorded, the worker is restarted, the cells before it are replayed
 without it, and grading goes on: the student keeps the points of every part that works.
+
+This one run is the notebook's only execution: the outputs of the student's cells (as the
+worker reports them, capped) and of the test cells (the judge's verdicts) make the executed
+notebook from which nbgrader's gradebook entry and the student's feedback are made.
+
+It fails closed. A worker that does not say hello (it could not start, or could not import
+the grader's rnnlib), imports another rnnlib than the judge's, or runs privileged, raises
+:class:`JudgeUnavailable` before any student code runs: the grader cannot judge, for a reason
+that is not the student's, and the command stops and says so instead of scoring anyone.
 """
 from __future__ import annotations
 
@@ -30,12 +39,23 @@ import tempfile
 import time
 
 from rnnlib._guard import ReferenceUsedError
-from rnnlib.grading import wire
-from rnnlib.grading.sandbox import Confinement
+from rnngrade import wire
+from rnngrade.sandbox import Confinement
 
-__all__ = ["TestResult", "JudgeReport", "judge_notebook", "StudentCrashed", "StudentTimeout"]
+__all__ = ["TestResult", "JudgeReport", "judge_notebook", "executed_notebook",
+           "JudgeUnavailable", "StudentCrashed", "StudentTimeout"]
 
 MAX_RESTARTS = 6
+#: A test cell's checks may take this many cell timeouts in all (each call: one).
+TEST_BUDGET = 5
+#: Seconds a worker may take to start and say hello (a loaded machine starts slowly).
+HELLO_TIMEOUT = 60.0
+#: What nbgrader tracks of a notebook's cells that the judge does not score.
+MANUAL = "needs manual grading"
+
+
+class JudgeUnavailable(RuntimeError):
+    """The judge cannot work, for a reason that is not the student's (the grader fails closed)."""
 
 
 class StudentCrashed(RuntimeError):
@@ -56,6 +76,8 @@ class TestResult:
     points: float
     max_points: float
     message: str
+    #: the checker's stable id of the mistake it recognised (``CheckFailed.mistake_id``)
+    diagnosis: str | None = None
 
 
 @dataclasses.dataclass
@@ -64,6 +86,10 @@ class JudgeReport:
     problems: list
     #: indices (in the notebook) of cells that crashed the worker or ran out of time
     skipped: list = dataclasses.field(default_factory=list)
+    #: {cell index: [nbformat outputs]} of this run: the executed notebook's outputs
+    outputs: dict = dataclasses.field(default_factory=dict)
+    #: grade ids of the cells nbgrader leaves to a person (manually graded answers, tasks)
+    manual: list = dataclasses.field(default_factory=list)
 
     @property
     def score(self):
@@ -102,14 +128,17 @@ class Worker:
     def _start(self):
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        argv = [sys.executable, "-m", "rnnlib.grading.worker",
-                str(to_worker_r), str(from_worker_w)]
+        argv = [sys.executable, "-s", "-m", "rnngrade.worker",
+                str(to_worker_r), str(from_worker_w), str(int(self.confinement.limits.output))]
         cmd = self.confinement.command(argv, [self.workdir], self.workdir)
-        env = {k: v for k, v in os.environ.items() if k != "RNNLIB_GRADING_SEED"}
-        env.update(MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        # Nothing of the grader's environment (the seed, a database password) reaches the
+        # worker: bubblewrap starts it with the sandbox's own few variables (--clearenv).
+        env = dict(self.confinement.environment(), HOME=self.workdir)
+        # What the worker prints before its hello (an import error) says why it did not start.
+        self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             cmd, pass_fds=(to_worker_r, from_worker_w), cwd=self.workdir, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
             start_new_session=True,
         )
         os.close(to_worker_r)
@@ -117,6 +146,39 @@ class Worker:
         self._w = os.fdopen(to_worker_w, "wb")
         self._r = from_worker_r
         self.dead = None
+        self._hello()
+
+    def _hello(self):
+        """Wait for the worker's hello; a worker that cannot start is the grader's failure."""
+        try:
+            hello = self._readline(HELLO_TIMEOUT)
+        except (StudentTimeout, EOFError, StudentCrashed, ValueError, OSError) as err:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=2)
+            self.kill()
+            self._log.seek(0)
+            said = self._log.read()[-2000:].decode(errors="replace").strip()
+            why = "did not answer in time" if isinstance(err, StudentTimeout) else \
+                _signal_name(self.proc.returncode)
+            raise JudgeUnavailable(
+                f"the judge's confined worker could not start ({why}) before running any "
+                f"student code: {said or 'it printed nothing'}") from None
+        self._log.close()
+        if hello.get("op") != "hello":
+            self.kill()
+            raise JudgeUnavailable(f"the judge's worker answered {hello!r} instead of hello")
+        import rnnlib
+
+        mine = os.path.realpath(rnnlib.__file__)
+        if hello.get("rnnlib") != mine:
+            self.kill()
+            raise JudgeUnavailable(f"the judge's worker imported rnnlib from {hello.get('rnnlib')}, "
+                                   f"not the judge's {mine}")
+        if self.confinement.enabled and (hello.get("uid") == 0 or hello.get("euid") == 0
+                                         or hello.get("caps") not in ("0000000000000000",)):
+            self.kill()
+            raise JudgeUnavailable(f"the sandbox is not unprivileged (user {hello.get('uid')}, "
+                                   f"capabilities {hello.get('caps')}): refusing to run student code")
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -129,10 +191,16 @@ class Worker:
             os.close(self._r)
 
     def _readline(self, timeout):
+        """One line from the worker. Chunks are kept in a list and only the new chunk is
+        searched for the end of line: reading a large answer costs linear time, not quadratic
+        (a student's 60 MB answer must not stall the judge)."""
         end = time.monotonic() + timeout
-        while b"\n" not in self._buf:
+        chunks, size = ([self._buf] if self._buf else []), len(self._buf)
+        newline = self._buf.find(b"\n")
+        while newline < 0:
             left = end - time.monotonic()
             if left <= 0:
+                self._buf = b"".join(chunks)
                 raise StudentTimeout("timeout")
             ready, _, _ = select.select([self._r], [], [], left)
             if not ready:
@@ -140,10 +208,15 @@ class Worker:
             chunk = os.read(self._r, 1 << 20)
             if not chunk:
                 raise EOFError
-            self._buf += chunk
-            if len(self._buf) > wire.MAX_MESSAGE:
+            at = chunk.find(b"\n")
+            if at >= 0:
+                newline = size + at
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > wire.MAX_MESSAGE and newline < 0:
                 raise StudentCrashed("sent an answer larger than the grader accepts")
-        line, self._buf = self._buf.split(b"\n", 1)
+        data = b"".join(chunks)
+        line, self._buf = data[:newline], data[newline + 1:]
         return wire.loads(line)
 
     def request(self, msg, timeout):
@@ -164,8 +237,12 @@ class Worker:
                 return reply
         except StudentTimeout:
             self.kill()
-            self.dead = f"the code ran longer than the time limit and was stopped"
+            self.dead = "the code ran longer than the time limit and was stopped"
             raise StudentTimeout(self.dead) from None
+        except StudentCrashed as err:  # an answer too large: the rest of it is never read
+            self.kill()
+            self.dead = str(err)
+            raise
         except (EOFError, BrokenPipeError, OSError, ValueError) as err:
             # Let a dying process finish dying, so its exit status says why.
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -222,13 +299,17 @@ class Worker:
                 raise ReferenceUsedError(reply.get("error", ""))
             raise _student_exception(reply.get("etype"))(reply.get("error", ""))
         value = wire.decode(reply["value"], self.decode_handle)
-        new_args = wire.decode(reply["args"], self.decode_handle)
+        # Arguments come back after the call (in-place updates); the worker marks those that
+        # did not change, which are neither decoded nor written back.
+        new_args = reply["args"] if isinstance(reply["args"], list) else []
         for old, new in zip(args, new_args):
-            _write_back(old, new)
-        new_kwargs = wire.decode(reply["kwargs"], self.decode_handle)
-        for k, old in kwargs.items():
-            if k in new_kwargs:
-                _write_back(old, new_kwargs[k])
+            if new != wire.SAME:
+                _write_back(old, wire.decode(new, self.decode_handle))
+        pairs = reply["kwargs"].get("__dict__", []) if isinstance(reply["kwargs"], dict) else []
+        for pair in pairs:
+            if isinstance(pair, list) and len(pair) == 2 and pair[0] in kwargs \
+                    and pair[1] != wire.SAME:
+                _write_back(kwargs[pair[0]], wire.decode(pair[1], self.decode_handle))
         return value
 
     def _encode_arg(self, obj):
@@ -382,6 +463,9 @@ class _Session:
         self.worker = None
 
     def ensure(self):
+        """A live worker with the cells so far replayed; ``False`` after too many crashes.
+
+        Raises JudgeUnavailable when a worker cannot start (the grader's failure)."""
         if self.worker is not None and not self.worker.dead:
             return True
         if self.worker is not None:
@@ -415,13 +499,18 @@ def __rnnlib_handle__(name):
 """
 
 
+def _stopped(text):
+    """The output a cell gets when the grader stopped it (shown in the feedback)."""
+    return {"output_type": "error", "ename": "GradingStopped", "evalue": text, "traceback": [text]}
+
+
 def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
     """Score a (normalised) student notebook with the instructor's tests.
 
     Parameters
     ----------
     nb : dict
-        The student's notebook after :func:`rnnlib.grading.normalise.normalise` (nbformat 4).
+        The student's notebook after :func:`rnngrade.normalise.normalise` (nbformat 4).
     source_nb : dict
         The instructor's source notebook (solutions and hidden tests).
     confinement : Confinement, optional
@@ -434,14 +523,25 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
     Returns
     -------
     JudgeReport
-        ``tests``: {grade_id: TestResult}; ``problems``: feedback lines about the run.
+        ``tests``: {grade_id: TestResult}; ``problems``: feedback lines about the run;
+        ``outputs``: the executed notebook's outputs; ``manual``: cells left to a person.
+
+    Raises
+    ------
+    JudgeUnavailable
+        When the grader cannot judge for a reason that is not the student's.
     """
     confinement = confinement or Confinement(hide=[])
     source_cells = {(_nbgrader(c).get("grade_id")): c for c in source_nb["cells"]
                     if _nbgrader(c).get("grade_id")}
-    tests = {gid: c for gid, c in source_cells.items() if _nbgrader(c).get("grade") and c["cell_type"] == "code"}
-    problems = []
-    results = {}
+    # Test cells are scored here; manually graded answers and tasks are left to a person.
+    tests = {gid: c for gid, c in source_cells.items()
+             if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")
+             and c["cell_type"] == "code"}
+    manual = [gid for gid, c in source_cells.items()
+              if (_nbgrader(c).get("grade") and _nbgrader(c).get("solution"))
+              or _nbgrader(c).get("task")]
+    problems, results, outputs = [], {}, {}
     own_tmp = None
     if workdir is None:
         own_tmp = tempfile.TemporaryDirectory(prefix="rnn-judge-")
@@ -449,35 +549,46 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
     trusted = trusted_namespace(source_nb)
     session = _Session(confinement, workdir, timeout)
     try:
-        for idx, cell in enumerate(nb["cells"]):
-            if cell["cell_type"] != "code":
-                continue
-            gid = _nbgrader(cell).get("grade_id")
-            if gid in tests:
-                results[gid] = _run_test(gid, tests[gid], session, trusted, timeout)
-                continue
-            session.ran.append((idx, cell["source"]))
-            if not session.ensure():
-                continue
-            try:
-                reply = session.worker.request(
-                    {"op": "run", "source": cell["source"], "name": f"<cell {idx + 1}>"}, timeout)
-            except StudentTimeout:
-                session.skip.add(idx)
-                problems.append(f"Cell {idx + 1}{_label(gid)} ran longer than {timeout:g} s and was stopped; "
-                                "the cells after it were graded without it.")
-                continue
-            except StudentCrashed as err:
-                session.skip.add(idx)
-                problems.append(f"Cell {idx + 1}{_label(gid)} crashed: {err}; the cells after it were "
-                                "graded without it.")
-                continue
-            if not reply.get("ok") and not str(reply.get("error", "")).startswith("NotImplementedError"):
-                problems.append(f"Cell {idx + 1}{_label(gid)} raised {_first_line(reply.get('error'), 200)}")
+        try:
+            for idx, cell in enumerate(nb["cells"]):
+                if cell["cell_type"] != "code":
+                    continue
+                gid = _nbgrader(cell).get("grade_id")
+                if gid in tests:
+                    results[gid], outputs[idx] = _run_test(gid, tests[gid], session, trusted, timeout)
+                    continue
+                session.ran.append((idx, cell["source"]))
+                if not session.ensure():
+                    outputs[idx] = [_stopped("not run: the code crashed its process too many times.")]
+                    continue
+                try:
+                    reply = session.worker.request(
+                        {"op": "run", "source": cell["source"], "name": f"<cell {idx + 1}>"}, timeout)
+                except StudentTimeout:
+                    session.skip.add(idx)
+                    problems.append(f"Cell {idx + 1}{_label(gid)} ran longer than {timeout:g} s and was "
+                                    "stopped; the cells after it were graded without it.")
+                    outputs[idx] = [_stopped(f"The grader stopped this cell after {timeout:g} s.")]
+                    continue
+                except StudentCrashed as err:
+                    session.skip.add(idx)
+                    problems.append(f"Cell {idx + 1}{_label(gid)} crashed: {err}; the cells after it "
+                                    "were graded without it.")
+                    outputs[idx] = [_stopped(f"This cell crashed: {err}.")]
+                    continue
+                outputs[idx] = _clean_outputs(reply.get("outputs"))
+                if not reply.get("ok") and not str(reply.get("error", "")).startswith("NotImplementedError"):
+                    problems.append(f"Cell {idx + 1}{_label(gid)} raised {_first_line(reply.get('error'), 200)}")
+        except JudgeUnavailable:
+            raise
+        except Exception as err:  # noqa: BLE001 - the student made the judge itself fail
+            problems.append(f"The grader could not finish judging this notebook ({type(err).__name__}: "
+                            f"{_first_line(err, 200)}); what it could not see earns 0.")
         for gid, cell in tests.items():
             if gid not in results:
                 pts = float(_nbgrader(cell).get("points", 0))
-                results[gid] = TestResult(gid, 0.0, pts, "this test cell was not found in the notebook.")
+                results[gid] = TestResult(gid, 0.0, pts, "this test cell was not found in the notebook "
+                                          "or was not reached.")
         if session.restarts > MAX_RESTARTS:
             problems.append("Your code crashed its process too many times; the remaining parts "
                             "were not graded.")
@@ -485,7 +596,59 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
         session.close()
         if own_tmp is not None:
             own_tmp.cleanup()
-    return JudgeReport(results, problems, sorted(session.skip))
+    return JudgeReport(results, problems, sorted(session.skip), outputs, manual)
+
+
+#: Output types and keys an output may have in the executed notebook (the worker's are data).
+_OUTPUT_KEYS = {"stream": ("name", "text"), "display_data": ("data", "metadata"),
+                "execute_result": ("data", "metadata", "execution_count"),
+                "error": ("ename", "evalue", "traceback")}
+_MIME = {"text/plain", "image/png"}
+
+
+def _clean_outputs(outputs):
+    """The worker's outputs, reduced to what a notebook may hold (no HTML, no JavaScript)."""
+    clean = []
+    for out in outputs if isinstance(outputs, list) else []:
+        kind = out.get("output_type") if isinstance(out, dict) else None
+        if kind not in _OUTPUT_KEYS:
+            continue
+        item = {"output_type": kind}
+        for key in _OUTPUT_KEYS[kind]:
+            item[key] = out.get(key)
+        if kind == "stream":
+            item["name"] = "stderr" if item["name"] == "stderr" else "stdout"
+            item["text"] = str(item["text"] or "")
+        elif kind == "error":
+            item["ename"] = str(item["ename"])[:200]
+            item["evalue"] = str(item["evalue"])
+            item["traceback"] = [str(t) for t in (item["traceback"] or [])][:50]
+        else:
+            data = item["data"] if isinstance(item["data"], dict) else {}
+            item["data"] = {k: str(v) for k, v in data.items() if k in _MIME}
+            item["metadata"] = {}
+            if kind == "execute_result":
+                item["execution_count"] = None
+        clean.append(item)
+    return clean
+
+
+def executed_notebook(nb, report):
+    """The notebook with this run's outputs: what nbgrader records and the feedback shows."""
+    import copy
+
+    out = copy.deepcopy(nb)
+    count = 0
+    for idx, cell in enumerate(out["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        count += 1
+        cell["execution_count"] = count
+        cell["outputs"] = report.outputs.get(idx, [])
+        for o in cell["outputs"]:
+            if o["output_type"] == "execute_result":
+                o["execution_count"] = count
+    return out
 
 
 _TRUSTED_CACHE = {}
@@ -556,10 +719,12 @@ def _label(gid):
 
 
 def _run_test(gid, cell, session, trusted, timeout):
+    """Run the instructor's test cell here: ``(TestResult, outputs for the executed notebook)``."""
     points = float(_nbgrader(cell).get("points", 0))
     source = cell["source"]
     if not session.ensure():
-        return TestResult(gid, 0.0, points, "not graded: your code crashed too many times.")
+        msg = "not graded: your code crashed too many times."
+        return TestResult(gid, 0.0, points, msg), [_failed("GradingStopped", msg)]
     ns = dict(trusted)
     worker = session.worker
     for name in sorted(_free_names(source) - set(ns) - set(dir(builtins))):
@@ -576,21 +741,38 @@ def _run_test(gid, cell, session, trusted, timeout):
                 ns[name] = wire.decode(reply["value"], worker.decode_handle)
             except wire.WireError:
                 continue
-    worker.deadline = time.monotonic() + timeout
+    # Each call of the student's function has the cell timeout; the test cell as a whole has
+    # TEST_BUDGET times that, because a checker may call the student thousands of times and
+    # each call also pays the judge's round trip: on a loaded machine a correct answer must
+    # not run out of time (grades would then depend on the load).
+    worker.deadline = time.monotonic() + TEST_BUDGET * timeout
+    printed = io.StringIO()
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             exec(compile(source, f"<{gid}>", "exec"), ns)
+    except JudgeUnavailable:
+        raise
     except NotImplementedError:
-        return TestResult(gid, 0.0, points, "not attempted (NotImplementedError).")
+        msg = "not attempted (NotImplementedError)."
+        return TestResult(gid, 0.0, points, msg), [_failed("NotImplementedError", msg)]
     except NameError as err:
-        return TestResult(gid, 0.0, points, f"{err} — is the function defined (and its cell runnable)?")
+        msg = f"{err} — is the function defined (and its cell runnable)?"
+        return TestResult(gid, 0.0, points, msg), [_failed("NameError", msg)]
     except Exception as err:  # noqa: BLE001 - a failed check is the student's feedback
         msg = _first_line(err) or type(err).__name__
         if worker.dead:
             msg = f"{msg} ({worker.dead})" if worker.dead not in msg else msg
-        return TestResult(gid, 0.0, points, msg)
+        diagnosis = getattr(err, "mistake_id", None)
+        return (TestResult(gid, 0.0, points, msg, diagnosis if isinstance(diagnosis, str) else None),
+                [_failed(type(err).__name__, msg)])
     finally:
         worker.deadline = None
     if worker.dead:
-        return TestResult(gid, 0.0, points, worker.dead)
-    return TestResult(gid, points, points, "passed.")
+        return TestResult(gid, 0.0, points, worker.dead), [_failed("GradingStopped", worker.dead)]
+    text = printed.getvalue()[:10_000]
+    return (TestResult(gid, points, points, "passed."),
+            [{"output_type": "stream", "name": "stdout", "text": text}] if text else [])
+
+
+def _failed(ename, message):
+    return {"output_type": "error", "ename": ename, "evalue": message, "traceback": [message]}

@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import ast
 import copy
+import errno
 import json
+import os
+import re
+import stat
 from pathlib import Path
 
 import nbformat
 
-__all__ = ["Normalised", "normalise", "find_notebook", "scan_code"]
+__all__ = ["Normalised", "normalise", "normalise_files", "read_submission", "find_notebook", "scan_code"]
 
 
 class Normalised:
@@ -36,7 +40,10 @@ class Normalised:
 
 
 def _meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    """A cell's nbgrader metadata, ``{}`` whatever shape a submission gave it."""
+    md = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = md.get("nbgrader") if isinstance(md, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def _source(cell):
@@ -44,41 +51,93 @@ def _source(cell):
     return "".join(src) if isinstance(src, list) else str(src)
 
 
-def find_notebook(folder, name):
-    """The notebook to grade in a submission folder: ``(path or None, problems)``."""
+#: The largest notebook read (bytes), and how many notebooks a submission may hold.
+MAX_NOTEBOOK = 32 * 2**20
+MAX_FILES = 20
+
+
+def _read_regular(path, limit):
+    """The bytes of a regular file, never following a symbolic link: ``(bytes or None, why)``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return None, "is a symbolic link"
+        return None, f"could not be read ({err.strerror})"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "is not a regular file"
+        if info.st_size > limit:
+            return None, f"is larger than {limit // 2**20} MB"
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            return None, f"is larger than {limit // 2**20} MB"
+        return data, None
+    finally:
+        os.close(fd)
+
+
+def read_submission(folder, limit=MAX_NOTEBOOK):
+    """The notebooks of a submission folder: ``({relative path: bytes}, problems)``.
+
+    Only regular files are read: a symbolic link (to the solutions, another student's work,
+    a secret of the machine) is ignored, and so is a notebook larger than ``limit`` bytes.
+    """
     folder = Path(folder)
-    expected = folder / f"{name}.ipynb"
-    candidates = sorted(p for p in folder.rglob("*.ipynb")
-                        if ".ipynb_checkpoints" not in p.parts and not p.name.startswith("."))
-    if expected.is_file():
-        extra = [p.name for p in candidates if p != expected]
+    files, problems = {}, []
+    if folder.is_symlink() or not folder.is_dir():
+        return files, ["The submission folder is not a folder (a symbolic link?); it was ignored."]
+    found = []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != ".ipynb_checkpoints" and not d.startswith("."))
+        found += [Path(root) / n for n in sorted(names)
+                  if n.endswith(".ipynb") and not n.startswith(".")]
+    for path in found[:MAX_FILES]:
+        rel = str(path.relative_to(folder))
+        data, why = _read_regular(path, limit)
+        if data is None:
+            problems.append(f"The file {rel!r} {why}; it was ignored.")
+        else:
+            files[rel] = data
+    if len(found) > MAX_FILES:
+        problems.append(f"The submission holds {len(found)} notebooks; only {MAX_FILES} were looked at.")
+    return files, problems
+
+
+def find_notebook(files, name):
+    """The notebook to grade among a submission's files: ``(relative path or None, problems)``."""
+    expected = f"{name}.ipynb"
+    candidates = sorted(files)
+    if expected in files:
+        extra = [Path(p).name for p in candidates if p != expected]
         return expected, ([f"Other notebooks in the submission were ignored: {', '.join(extra)}."]
                           if extra else [])
     if not candidates:
         return None, [f"No notebook was submitted (expected {name}.ipynb)."]
     if len(candidates) == 1:
-        return candidates[0], [f"The notebook was named {candidates[0].name!r} instead of "
+        return candidates[0], [f"The notebook was named {Path(candidates[0]).name!r} instead of "
                                f"'{name}.ipynb'; it was graded under the right name."]
 
     def score(p):  # the notebook that holds most of the assignment's graded cells
         try:
-            nb = json.loads(p.read_text(errors="replace"))
+            nb = json.loads(files[p].decode(errors="replace"))
             return sum(1 for c in nb.get("cells", []) if _meta(c).get("grade_id"))
         except Exception:  # noqa: BLE001
             return -1
 
     best = max(candidates, key=score)
     return best, [f"Several notebooks were submitted and none is named '{name}.ipynb'; "
-                  f"{best.name!r} was graded."]
+                  f"{Path(best).name!r} was graded."]
 
 
-def _read(path):
+def _read(raw):
     """``(notebook or None, problem or None)`` — any nbformat version, converted to 4."""
-    raw = Path(path).read_bytes()
     try:
         text = raw.decode("utf-8")
         data = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         return None, (f"The notebook is not valid JSON ({err.__class__.__name__}: {err}); "
                       "it could not be graded and earns 0. Re-download it from Jupyter "
                       "(File > Save) and check that it opens.")
@@ -89,13 +148,29 @@ def _read(path):
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as err:  # noqa: BLE001 - invalid structure
-        return None, f"The notebook could not be read as a notebook ({err}); it earns 0."
+        return None, f"The notebook could not be read as a notebook ({_short(err)}); it earns 0."
     if version != 4:
         problem = (f"The notebook was in the old format nbformat {version}; it was converted to "
                    "nbformat 4 for grading.")
-    if "cells" not in nb:
-        return None, "The notebook has no cells; it earns 0."
+    if not isinstance(nb.get("cells"), list) or not all(isinstance(c, dict) for c in nb.cells):
+        return None, "The notebook has no list of cells; it earns 0."
     return nb, problem
+
+
+def _short(err, limit=300):
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_SCRIPT_URL = re.compile(r"(?i)(j\s*a\s*v\s*a|v\s*b)\s*s\s*c\s*r\s*i\s*p\s*t\s*:|data\s*:\s*text/html")
+
+
+def safe_markdown(text):
+    """A student's Markdown with no active HTML: tags are escaped (shown as text, never run in
+    the instructor's browser by formgrader or the feedback), script URLs are broken."""
+    import html
+
+    return _SCRIPT_URL.sub("blocked:", html.escape(text, quote=False))
 
 
 def _fresh_id(used, base):
@@ -123,17 +198,25 @@ def normalise(folder_or_path, name, release_nb):
     -------
     Normalised
     """
-    problems = []
     path = Path(folder_or_path)
     if path.is_dir():
-        path, found = find_notebook(path, name)
-        problems += found
-    elif not path.is_file():
-        path = None
-        problems.append(f"No notebook was submitted (expected {name}.ipynb).")
-    if path is None:
+        files, problems = read_submission(path)
+    else:
+        data, why = _read_regular(path, MAX_NOTEBOOK) if path.exists() or path.is_symlink() \
+            else (None, None)
+        files = {f"{name}.ipynb": data} if data is not None else {}
+        problems = [f"The file {path.name!r} {why}; it was ignored."] if why else []
+    return normalise_files(files, name, release_nb, problems)
+
+
+def normalise_files(files, name, release_nb, problems=()):
+    """:func:`normalise` for a submission already read (``{relative path: bytes}``)."""
+    problems = list(problems)
+    key, found = find_notebook(files, name)
+    problems += found
+    if key is None:
         return Normalised(copy.deepcopy(release_nb), problems, "missing")
-    student, problem = _read(path)
+    student, problem = _read(files[key])
     if problem:
         problems.append(problem)
     if student is None:
@@ -157,6 +240,7 @@ def normalise(folder_or_path, name, release_nb):
 
     for scell in student.cells:
         gid = _meta(scell).get("grade_id")
+        gid = gid if isinstance(gid, str) else None
         if gid in by_id and gid not in emitted:
             emit_skeleton_until(gid)
             emitted.add(gid)
@@ -167,6 +251,8 @@ def normalise(folder_or_path, name, release_nb):
                     problems.append(f"The answer cell {gid!r} was changed from {rcell.cell_type} to "
                                     f"{scell.get('cell_type')}; it was changed back.")
                 rcell.source = _source(scell)
+                if rcell.cell_type != "code":
+                    rcell.source = safe_markdown(rcell.source)
             else:
                 if scell.get("cell_type") != rcell.cell_type:
                     problems.append(f"The cell {gid!r} was changed from {rcell.cell_type} to "
@@ -193,9 +279,9 @@ def normalise(folder_or_path, name, release_nb):
             if ctype == "code":
                 out.append(("kept", nbformat.v4.new_code_cell(src)))
             elif ctype == "markdown":
-                out.append(("kept", nbformat.v4.new_markdown_cell(src)))
+                out.append(("kept", nbformat.v4.new_markdown_cell(safe_markdown(src))))
             else:
-                out.append(("kept", nbformat.v4.new_raw_cell(src)))
+                out.append(("kept", nbformat.v4.new_raw_cell(safe_markdown(src))))
     missing = [gid for gid in order if gid and gid not in emitted]
     for gid in missing:
         out.append(("restored", copy.deepcopy(by_id[gid])))

@@ -26,8 +26,10 @@ import numpy as np
 #: dtype kinds that may cross the wire as raw bytes (bool, ints, floats, complex, unicode).
 SAFE_KINDS = "biufcU"
 #: A message longer than this is refused (a student cannot make the judge run out of memory).
-MAX_MESSAGE = 256 * 2**20
+MAX_MESSAGE = 64 * 2**20
 MAX_DEPTH = 40
+#: Stands for an argument that a call left unchanged (it is not sent back).
+SAME = {"__same__": 1}
 #: Random generators travel as their state (the checkers pass ``rng`` to students' functions).
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
