@@ -54,7 +54,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rnngrade.settings import EXECUTION_ENV
+from rnngrade.settings import EXECUTION_ENV, GRADING_ENV
 
 __all__ = ["Limits", "Confinement", "available", "sandbox_uid", "prepare_workdir"]
 
@@ -73,7 +73,9 @@ SANDBOX_ENV = {
     "MKL_NUM_THREADS": "1",
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONHASHSEED": "0",
-    # nbgrader's own signal to notebooks: "being autograded" (demonstrations run smaller).
+    # "Being graded": rnnlib.checks.grading() is true, demonstrations run smaller (never scores).
+    GRADING_ENV: "1",
+    # nbgrader's own signal to notebooks, the same news for notebooks that read it.
     EXECUTION_ENV: "autograde",
 }
 

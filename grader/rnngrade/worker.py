@@ -165,7 +165,7 @@ def main(argv=None):
     import numpy as np  # imported before student code, like a kernel's setup
 
     import rnnlib
-    from rnnlib._guard import ReferenceUsedError, references_blocked
+    from rnnlib._guard import ReferenceUsedError, call_blocked
 
     from rnngrade import wire
 
@@ -236,8 +236,9 @@ def main(argv=None):
                 args = wire.decode(msg["args"], from_handle)
                 kwargs = wire.decode(msg["kwargs"], from_handle)
                 try:
-                    with references_blocked():
-                        result = fn(*args, **kwargs)
+                    # From the guard's student entry: a "function" that is itself an rnnlib
+                    # reference (or a partial of one) is refused like a call from the student.
+                    result = call_blocked(fn, *args, **kwargs)
                 except NotImplementedError as err:
                     send({"ok": False, "kind": "NotImplementedError", "error": str(err)})
                     continue
