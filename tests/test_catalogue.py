@@ -68,3 +68,12 @@ def test_a_variant_runs_as_rnnlib_code_and_keeps_line_numbers():
     x = np.ones((1, 2))
     h, _ = variant(x, np.zeros((1, 2)), np.eye(2), np.eye(2), np.zeros(2))
     np.testing.assert_allclose(h, np.arctan(1.0))
+
+
+def test_every_generic_diagnosis_a_checker_raises_is_described_for_the_instructors():
+    from rnnlib.checks._engine import GENERIC
+
+    used = set()
+    for path in (ROOT / "rnnlib" / "checks").glob("*.py"):
+        used |= set(re.findall(r'"(generic/[a-z0-9-]+)"', path.read_text()))
+    assert used <= set(GENERIC), f"not described in _engine.GENERIC: {sorted(used - set(GENERIC))}"

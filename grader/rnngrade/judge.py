@@ -76,7 +76,12 @@ class TestResult:
     points: float
     max_points: float
     message: str
-    #: the checker's stable id of the mistake it recognised (``CheckFailed.mistake_id``)
+    #: What the judge found, for the misconception report (:mod:`rnngrade.misconceptions`):
+    #: the checker's stable id of the mistake it recognised (``CheckFailed.mistake_id``, a
+    #: catalogued ``<function>/<slug>`` or ``generic/<kind>``), or one of the outcomes
+    #: ``passed``, ``not-attempted``, ``stopped`` (the student's process crashed or ran out of
+    #: time), ``missing-cell`` (the test cell was not found or not reached), ``error`` (the
+    #: check raised something other than its verdict).
     diagnosis: str | None = None
 
 
@@ -588,7 +593,7 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
             if gid not in results:
                 pts = float(_nbgrader(cell).get("points", 0))
                 results[gid] = TestResult(gid, 0.0, pts, "this test cell was not found in the notebook "
-                                          "or was not reached.")
+                                          "or was not reached.", "missing-cell")
         if session.restarts > MAX_RESTARTS:
             problems.append("Your code crashed its process too many times; the remaining parts "
                             "were not graded.")
@@ -724,7 +729,7 @@ def _run_test(gid, cell, session, trusted, timeout):
     source = cell["source"]
     if not session.ensure():
         msg = "not graded: your code crashed too many times."
-        return TestResult(gid, 0.0, points, msg), [_failed("GradingStopped", msg)]
+        return TestResult(gid, 0.0, points, msg, "stopped"), [_failed("GradingStopped", msg)]
     ns = dict(trusted)
     worker = session.worker
     for name in sorted(_free_names(source) - set(ns) - set(dir(builtins))):
@@ -754,23 +759,26 @@ def _run_test(gid, cell, session, trusted, timeout):
         raise
     except NotImplementedError:
         msg = "not attempted (NotImplementedError)."
-        return TestResult(gid, 0.0, points, msg), [_failed("NotImplementedError", msg)]
+        return TestResult(gid, 0.0, points, msg, "not-attempted"), [_failed("NotImplementedError", msg)]
     except NameError as err:
         msg = f"{err} — is the function defined (and its cell runnable)?"
-        return TestResult(gid, 0.0, points, msg), [_failed("NameError", msg)]
+        return TestResult(gid, 0.0, points, msg, "generic/undefined"), [_failed("NameError", msg)]
     except Exception as err:  # noqa: BLE001 - a failed check is the student's feedback
         msg = _first_line(err) or type(err).__name__
         if worker.dead:
             msg = f"{msg} ({worker.dead})" if worker.dead not in msg else msg
         diagnosis = getattr(err, "mistake_id", None)
-        return (TestResult(gid, 0.0, points, msg, diagnosis if isinstance(diagnosis, str) else None),
-                [_failed(type(err).__name__, msg)])
+        if worker.dead:
+            diagnosis = "stopped"
+        elif not isinstance(diagnosis, str):
+            diagnosis = "error"
+        return (TestResult(gid, 0.0, points, msg, diagnosis), [_failed(type(err).__name__, msg)])
     finally:
         worker.deadline = None
     if worker.dead:
-        return TestResult(gid, 0.0, points, worker.dead), [_failed("GradingStopped", worker.dead)]
+        return TestResult(gid, 0.0, points, worker.dead, "stopped"), [_failed("GradingStopped", worker.dead)]
     text = printed.getvalue()[:10_000]
-    return (TestResult(gid, points, points, "passed."),
+    return (TestResult(gid, points, points, "passed.", "passed"),
             [{"output_type": "stream", "name": "stdout", "text": text}] if text else [])
 
 

@@ -293,6 +293,8 @@ def _entry(result, max_points):
              "tests": [f"{t['grade_id']}: {t['points']:g}/{t['max_points']:g} — {t['message']}"
                        for t in tests],
              "diagnoses": {t["grade_id"]: t["diagnosis"] for t in tests if t.get("diagnosis")},
+             "results": [{k: t.get(k) for k in ("grade_id", "points", "max_points", "diagnosis")}
+                         for t in tests],
              "manual": list(result.get("manual") or []), "copies": [],
              "seconds": result.get("seconds", 0.0), "host": result.get("host")}
     if result.get("error"):
@@ -543,6 +545,7 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
     entries.sort(key=lambda e: (e["student"], e["assignment"]))
     not_graded = [e for e in entries if e["status"] == "not graded"]
     table = summary_table(entries, assignments, students)
+    paths["misconceptions"] = _misconceptions(out, course, entries, source)
     report = {"entries": entries, "table": table, **paths,
               "feedback": str(out / "feedback"), "report": str(out / "report.md"),
               "seconds": grading_seconds, "record_seconds": recorded_seconds,
@@ -558,6 +561,24 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
              "the student's (listed above as NOT GRADED); they have no score anywhere. Fix the "
              "cause and grade again.")
     return report
+
+
+def _misconceptions(out, course, entries, source):
+    """What the class got wrong (:mod:`rnngrade.misconceptions`), beside the report."""
+    from rnngrade.misconceptions import checked_functions, section_links, write_report
+
+    functions = {a: checked_functions(json.loads(nb)) for a, nb in source.items()}
+    return write_report(out, entries, functions, section_links(Path(course) / "book", _site_url(course)))
+
+
+def _site_url(course):
+    """The site's address (``html: baseurl`` of the course's ``_config.yml``), or ""."""
+    cfg = Path(course) / "_config.yml"
+    if not cfg.is_file():
+        return ""
+    import yaml
+
+    return ((yaml.safe_load(cfg.read_text()) or {}).get("html") or {}).get("baseurl") or ""
 
 
 def _check_preflight(r, max_points):

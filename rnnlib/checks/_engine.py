@@ -79,6 +79,52 @@ ATOL = 1e-9
 #: Every graded function's Exercise, by name (filled by the checker modules as they load).
 EXERCISES = {}
 
+#: What each generic diagnosis (``CheckFailed.mistake_id`` ``generic/<kind>``) means, in a few
+#: words, for the instructors' misconception report. Every id a checker raises is here (a test
+#: checks it).
+GENERIC = {
+    "generic/value": "wrong values, no known mistake matched",
+    "generic/type": "returns the wrong kind of value (not an array, not a number, not a dict)",
+    "generic/kind": "numbers of the wrong kind (floats where integers belong, or the reverse)",
+    "generic/shape": "a result of the wrong shape",
+    "generic/returns": "returns the wrong number of values (not the pair or tuple asked for)",
+    "generic/missing": "a dict with an entry missing",
+    "generic/extra": "a dict with entries that do not belong",
+    "generic/time-step": "right at some time steps, wrong from one step on",
+    "generic/dependency": "a function it builds on is wrong (fix that one first)",
+    "generic/crash": "raises an error",
+    "generic/not-a-function": "not a function",
+    "generic/calls-reference": "calls the course's reference instead of its own code",
+    "generic/changes-input": "changes one of its inputs in place",
+    "generic/reused-buffer": "returns a buffer that a later call overwrites",
+    "generic/cache": "a cache that does not hold what the backward pass reads",
+    "generic/nan": "NaN or inf in the result",
+    "generic/zeros": "a result left at zero (never computed)",
+    "generic/transpose": "the transpose of the right answer",
+    "generic/sign": "the right answer with the wrong sign",
+    "generic/factor": "the right answer times a constant (a wrong normalisation)",
+    "generic/scale": "a result of the wrong scale",
+    "generic/swapped": "two results returned in swapped order",
+    "generic/axes": "the right numbers with the axes in another order",
+    "generic/batch-major": "time and batch axes swapped (batch-major)",
+    "generic/reshape-for-transpose": "a reshape where a transpose belongs",
+    "generic/one-buffer-for-every-step": "one array stored at every time step",
+    "generic/shifted-late": "shifted one time step late",
+    "generic/shifted-early": "shifted one time step early",
+    "generic/reversed": "reversed in time",
+    "generic/extra-first-step": "one time step too many at the start",
+    "generic/extra-last-step": "one time step too many at the end",
+    "generic/missing-step": "one time step missing",
+    "generic/loop-stops-early": "a loop over time that stops early",
+    "generic/missing-answer": "a question left unanswered",
+    "generic/not-reproducible": "draws that do not follow the random generator as asked",
+    "generic/distribution": "samples from the wrong distribution",
+    "generic/update": "a wrong parameter update",
+    "generic/grad-norm": "a wrong gradient norm",
+    "generic/gradcheck": "gradients that disagree with the student's own loss",
+    "generic/undefined": "the function is not defined when the test runs",
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Mistake:
