@@ -383,3 +383,11 @@ def test_one_buffer_stored_at_every_step_is_told_by_the_generic_diagnosis():
     got = np.broadcast_to(right[-1], right.shape).copy()
     mid, sentence = generic_diagnosis("hs", got, right, None, time_axis=0)
     assert mid == "generic/one-buffer-for-every-step" and "last time step" in sentence
+
+
+def test_axes_of_length_one_squeezed_away_are_told_by_the_generic_diagnosis():
+    from rnnlib.checks._engine import generic_diagnosis
+
+    right = np.random.default_rng(3).standard_normal((1, 2, 4))
+    assert generic_diagnosis("hs", right[0], right, None, time_axis=0)[0] == "generic/squeezed"
+    assert generic_diagnosis("m", 0.5, np.array([0.4]), None)[0] == "generic/squeezed"

@@ -87,6 +87,7 @@ GENERIC = {
     "generic/type": "returns the wrong kind of value (not an array, not a number, not a dict)",
     "generic/kind": "numbers of the wrong kind (floats where integers belong, or the reverse)",
     "generic/shape": "a result of the wrong shape",
+    "generic/squeezed": "axes of length 1 squeezed away (fails when B = 1 or T = 1)",
     "generic/returns": "returns the wrong number of values (not the pair or tuple asked for)",
     "generic/missing": "a dict with an entry missing",
     "generic/extra": "a dict with entries that do not belong",
@@ -444,6 +445,11 @@ def generic_diagnosis(name, got, want, case, time_axis=None, rtol=RTOL, atol=ATO
     if not isinstance(want, _ndarray):
         return "generic/value", f"{name} is {_describe_value(got)}; it should be {_describe_value(want)}."
     if not isinstance(got, _ndarray):
+        if want.size == 1 and is_number(got):
+            return "generic/squeezed", (
+                f"{name} should be an array of shape {tuple(want.shape)}, but it is a number: its "
+                "axes of length 1 were squeezed away (np.squeeze, .item(), or an index such as "
+                "[0]). Keep every axis, also when B = 1 or T = 1.")
         return "generic/type", (f"{name} should be a numpy array of shape {tuple(want.shape)}, "
                                 f"but it is {_describe_value(got)}.")
     if got.shape != want.shape:
@@ -506,6 +512,11 @@ def _reshaped_for_transpose(name, g, w, rtol, atol):
 def _shape_diagnosis(name, got, want, time_axis, rtol, atol):
     """``(id, sentence)`` for a value of the wrong shape: what arrangement it is, if any."""
     shapes = f"{name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}."
+    if got.ndim < want.ndim and 1 in want.shape and tuple(d for d in want.shape if d != 1) == \
+            tuple(d for d in got.shape if d != 1):
+        return "generic/squeezed", (
+            f"{shapes} Its axes of length 1 were squeezed away (np.squeeze, or an index that "
+            "drops an axis): keep every axis, also when B = 1 or T = 1.")
     gradient = name.startswith("d") or name.startswith("grads")
     numeric = got.dtype.kind in "fiub"
     if numeric and got.ndim == want.ndim and got.ndim >= 2:
