@@ -365,3 +365,41 @@ def test_windows_flattened_into_feature_rows_are_named(hidden):
         check_sliding_windows(sliding_windows, hidden=hidden)
     assert err.value.mistake_id == "sliding_windows/window-flattened", str(err.value)
     assert "(M, window, D)" in str(err.value)
+
+
+# --- Mistakes an outside tester wrote blind (round 3), and others of the same kind -----------
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("extra", [["<pad>"], ["<pad>", "<unk>"]])
+def test_special_tokens_in_the_vocabulary_are_named_not_called_words(extra, hidden):
+    def char_vocab(text):  # the tester's: id 0 reserved for padding, as NLP libraries do
+        chars = extra + sorted(set(text))
+        return chars, {c: i for i, c in enumerate(chars)}
+
+    with pytest.raises(CheckFailed) as err:
+        check_char_vocab(char_vocab, hidden=hidden)
+    assert err.value.mistake_id == "char_vocab/special-token", str(err.value)
+    assert "'<pad>'" in str(err.value) and "words" not in str(err.value)
+
+
+def test_a_special_token_appended_at_the_end_is_named():
+    def char_vocab(text):
+        chars = sorted(set(text)) + ["<unk>"]
+        return chars, {c: i for i, c in enumerate(chars)}
+
+    with pytest.raises(CheckFailed) as err:
+        check_char_vocab(char_vocab)
+    assert err.value.mistake_id == "char_vocab/special-token", str(err.value)
+    assert "'<unk>'" in str(err.value)
+
+
+def test_words_are_still_called_words():
+    def char_vocab(text):
+        chars = sorted(set(text.split()) | {" "})
+        return chars, {c: i for i, c in enumerate(chars)}
+
+    with pytest.raises(CheckFailed) as err:
+        check_char_vocab(char_vocab)
+    assert err.value.mistake_id == "char_vocab/not-characters", str(err.value)
+    assert "not words" in str(err.value)

@@ -89,6 +89,9 @@ def _diagnose_vocab(got, expected, case):
     chars = list(chars)
     if not all(isinstance(c, str) and len(c) == 1 for c in chars):
         bad = next(c for c in chars if not (isinstance(c, str) and len(c) == 1))
+        if isinstance(bad, str) and bad and bad not in text.split():
+            # Not a word of the text: a token of the student's own, such as '<pad>' or '<unk>'.
+            return "char_vocab/special-token", f"{_SPECIAL_TOKEN} (Yours holds {bad!r}; text {shown}.)"
         return "char_vocab/not-characters", (
             f"Every entry of chars should be a single character, but one is {bad!r} (text {shown}). "
             "Split the text into characters, not words.")
@@ -128,6 +131,13 @@ def _diagnose_vocab(got, expected, case):
 
 
 _VOCAB_SORTED = "chars = sorted(set(text))"
+
+_SPECIAL_TOKEN = (
+    "chars holds a token that is not a character of the text, such as '<pad>', '<unk>' or "
+    "'<eos>' (NLP libraries reserve ids for padding, unknown tokens and sentence ends): here the "
+    "vocabulary is exactly the distinct characters of the text, sorted(set(text)), the first of "
+    "them with id 0. Add nothing to it: chunks cut from one text need no padding.")
+
 
 CHAR_VOCAB = Exercise(
     name="char_vocab",
@@ -173,6 +183,9 @@ CHAR_VOCAB = Exercise(
                 "Every entry of chars should be a single character, but chars holds words: "
                 "split the text into characters (set(text)), not into words (text.split()).",
                 mutate(_char_vocab, (_VOCAB_SORTED, "chars = sorted(set(text.split()))")),
+                "ch01-characters"),
+        Mistake("char_vocab/special-token", _SPECIAL_TOKEN,
+                mutate(_char_vocab, (_VOCAB_SORTED, "chars = ['<pad>'] + sorted(set(text))")),
                 "ch01-characters"),
         Mistake("char_vocab/returns-swapped",
                 "It returns (index, chars), the dict first: return the pair in the order "
