@@ -391,3 +391,16 @@ def test_axes_of_length_one_squeezed_away_are_told_by_the_generic_diagnosis():
     right = np.random.default_rng(3).standard_normal((1, 2, 4))
     assert generic_diagnosis("hs", right[0], right, None, time_axis=0)[0] == "generic/squeezed"
     assert generic_diagnosis("m", 0.5, np.array([0.4]), None)[0] == "generic/squeezed"
+
+
+# --- Mistakes an outside tester wrote blind (round 3) ------------------------------------------
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_the_bias_added_to_both_terms_is_named(hidden):
+    def f(x_t, h_prev, Wxh, Whh, bh):  # PyTorch's b_ih + b_hh, with the one bias twice
+        h = np.tanh((x_t @ Wxh.T + bh) + (h_prev @ Whh.T + bh))
+        return h, (x_t, h_prev, h, Wxh, Whh)
+    with pytest.raises(CheckFailed) as err:
+        check_rnn_step_forward(f, hidden=hidden)
+    assert err.value.mistake_id == "rnn_step_forward/bias-twice", str(err.value)
+    assert "b_ih" in str(err.value)

@@ -157,6 +157,12 @@ STEP_FORWARD = Exercise(
                 "+ bh) (so that every h_t stays in (-1, 1)).",
                 mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Wxh.T + h_prev @ Whh.T) + bh")),
                 "ch02-one-step"),
+        Mistake("rnn_step_forward/bias-twice",
+                "bh is added twice, once to each term, as in (x_t @ Wxh.T + bh) + (h_prev @ Whh.T "
+                "+ bh): PyTorch's nn.RNN has two bias vectors, b_ih and b_hh, one per term, but "
+                "this course's step has one, bh, added once: tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh).",
+                mutate(_step_forward, (f"np.tanh({_Z})", "np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + 2 * bh)")),
+                "ch02-one-step"),
         Mistake("rnn_step_forward/bias-as-column",
                 "bh is added as a column, bh[:, None] of shape (H, 1): with the examples as rows, "
                 "bh of shape (H,) is added to every row as it is, x_t @ Wxh.T + h_prev @ Whh.T + bh.",
