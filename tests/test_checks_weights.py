@@ -474,3 +474,85 @@ def test_h0_sized_by_the_input_is_named_not_blamed_on_a_transpose(hidden):
 
     _named(check_initial_loss, initial_loss, "initial_loss/h0-sized-by-input", "np.zeros((B, H))",
            hidden=hidden)
+
+
+# --- Mistakes an outside tester wrote blind (round 3), and others of the same kind -----------
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_product_of_the_shape_is_a_float_for_a_0d_array_and_is_named(hidden):
+    # np.prod(()) is 1.0: a dict holding a 0-d array makes the total a float.
+    _named(check_count_parameters, lambda p: sum(np.prod(np.shape(v)) for v in p.values()),
+           "count_parameters/prod-of-empty-shape-is-float", "p.size", hidden=hidden)
+
+
+def test_a_product_of_the_shape_as_an_int_passes():
+    check_count_parameters(lambda p: int(sum(np.prod(v.shape, dtype=int) for v in p.values())), hidden=True)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda p: int(round(sum(float(np.sum(v)) for v in p.values()))),  # the tester's
+    lambda p: sum(np.sum(v) for v in p.values()),                      # left a float
+    lambda p: int(sum(v.sum() for v in p.values())),                   # truncated
+])
+def test_adding_up_the_values_is_named(fn):
+    _named(check_count_parameters, fn, "count_parameters/sums-values", "values", "p.size")
+
+
+@pytest.mark.parametrize("fn, mistake_id", [
+    # The tester's: the RNN's formula from the shapes of Wxh and Why.
+    (lambda p: (p["Wxh"].shape[0] * p["Wxh"].shape[1] + p["Wxh"].shape[0] ** 2 + p["Wxh"].shape[0]
+                + p["Why"].shape[0] * p["Wxh"].shape[0] + p["Why"].shape[0]), "count_parameters/rnn-formula"),
+    # The five keys by name.
+    (lambda p: sum(p[k].size for k in ("Wxh", "Whh", "bh", "Why", "by")), "count_parameters/only-rnn-keys"),
+])
+def test_counting_the_rnn_only_is_named(fn, mistake_id):
+    _named(check_count_parameters, fn, mistake_id, "every")
+
+
+def _logp(logits):
+    z = logits - logits.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _ce_fancy_tester(logits, targets, mask=None):
+    picked = _logp(logits)[:, :, targets]  # (T, B, T, B)
+    if mask is None:
+        return float(-picked.mean())
+    return float(-(picked * mask).sum() / (mask.sum() * targets.size))
+
+
+def _ce_fancy_sum_over_n(logits, targets, mask=None):
+    picked = _logp(logits)[:, :, targets]
+    m = np.ones(targets.shape) if mask is None else mask
+    return float(-(picked * m).sum() / m.sum())
+
+
+@pytest.mark.parametrize("fn", [_ce_fancy_tester, _ce_fancy_sum_over_n])
+def test_indexing_with_the_whole_targets_array_is_named(fn):
+    _named(check_sequence_cross_entropy, fn, "sequence_cross_entropy/every-target-at-every-position",
+           "logp[:, :, targets]", "take_along_axis")
+
+
+def _loss_from(h0_of):
+    def initial_loss(params, x, targets):
+        B, H = x.shape[1], params["Whh"].shape[0]
+        hs, _ = _given_rnn_forward(x, h0_of(B, H), params["Wxh"], params["Whh"], params["bh"])
+        return ce_good(hs @ params["Why"].T + params["by"], targets)
+
+    return initial_loss
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("h0_of", [
+    lambda B, H: np.random.default_rng(0).standard_normal((B, H)) * 0.1,  # the tester's
+    lambda B, H: np.full((B, H), 0.5),
+    lambda B, H: np.random.default_rng(7).uniform(-1, 1, (B, H)),
+])
+def test_a_nonzero_h0_is_named(h0_of, hidden):
+    _named(check_initial_loss, _loss_from(h0_of), "initial_loss/h0-not-zero", "np.zeros((B, H))",
+           hidden=hidden)
+
+
+def test_a_zero_h0_passes():
+    check_initial_loss(_loss_from(lambda B, H: np.zeros((B, H))), hidden=True)

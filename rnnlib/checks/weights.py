@@ -367,6 +367,10 @@ def _count_cases(hidden):
                         "bh2": (5,), "Why": (2, 5), "by": (2,)},
                        {"W": (12, 7), "b": (12,), "Why": (3, 3), "by": (3,)}):
             dicts.append({k: rng.standard_normal(s) for k, s in shapes.items()})
+    # A 0-d array (one learned number, a temperature or a scale, stored as an array of shape
+    # ()) holds one parameter: np.prod(()) is the float 1.0, so a product of the shape shows.
+    dicts.append({k: rng.standard_normal(s) for k, s in
+                  {"W": (4, 3) if hidden else (3, 2), "b": (4,) if hidden else (3,), "scale": ()}.items()})
     # A dict with no arrays at all (a layer without parameters) is a dict of arrays too: 0.
     dicts.append({})
     return [Case(("an empty dict {}" if not d else
@@ -380,14 +384,21 @@ def _diagnose_count(got, expected, case):
     if not isinstance(n, (int, float, np.integer, np.floating)) or isinstance(n, bool):
         return "generic/type", f"count_parameters should return an int, but it returns {fmt_shape(n)}."
     if n == sum(v.size for k, v in params.items() if k in _KEYS):
-        return "count_parameters/only-rnn-keys", (
-            "It only counts the keys Wxh, Whh, bh, Why, by; count every array in the dict, "
-            "whatever its name (a gated or a two-layer model has other keys).")
+        return "count_parameters/only-rnn-keys", _ONLY_RNN_KEYS
+    if params and abs(n - sum(float(np.sum(v)) for v in params.values())) < 1:
+        # The values added up (then rounded or truncated to an int, or not).
+        return "count_parameters/sums-values", _SUMS_VALUES
     return "generic/value", (f"count_parameters returns {n}, expected {expected['count']}: add up "
                              "array.size over every value in the dict.")
 
 
 _SUM = "int(sum(np.asarray(p).size for p in params.values()))"
+_ONLY_RNN_KEYS = (
+    "It only counts the keys Wxh, Whh, bh, Why, by; count every array in the dict, whatever its "
+    "name (a gated or a two-layer model has other keys).")
+_SUMS_VALUES = (
+    "It adds up the values stored in the arrays (np.sum(p), sum(p)): the number of parameters is "
+    "how many numbers the arrays hold, whatever their values. Add up the sizes, p.size.")
 
 COUNT_PARAMETERS = Exercise(
     name="count_parameters",
@@ -426,6 +437,28 @@ COUNT_PARAMETERS = Exercise(
         Mistake("count_parameters/returns-float",
                 "count_parameters returns a float; a count is an integer: return int(...).",
                 mutate(_count, (_SUM, "float(sum(np.asarray(p).size for p in params.values()))")),
+                "ch03-count"),
+        Mistake("count_parameters/only-rnn-keys", _ONLY_RNN_KEYS,
+                mutate(_count, (_SUM, "int(sum(np.asarray(params[k]).size for k in ('Wxh', 'Whh', 'bh', 'Why', 'by')))")),
+                "ch03-count"),
+        Mistake("count_parameters/rnn-formula",
+                "It computes the RNN's formula, H*D + H*H + H + O*H + O, with H, D and O read "
+                "from the shapes of some of the arrays: that count holds for one RNN only. "
+                "count_parameters counts any dict of arrays (a two-layer model, a gated cell: "
+                "other keys, other shapes), so add up p.size over every value in the dict.",
+                mutate(_count, (_SUM, "params['Wxh'].shape[0] * params['Wxh'].shape[1] + "
+                                      "params['Wxh'].shape[0] ** 2 + params['Wxh'].shape[0] + "
+                                      "params['Why'].shape[0] * params['Wxh'].shape[0] + params['Why'].shape[0]")),
+                "ch03-count"),
+        Mistake("count_parameters/sums-values", _SUMS_VALUES,
+                mutate(_count, (_SUM, "int(round(sum(float(np.sum(p)) for p in params.values())))")),
+                "ch03-count"),
+        Mistake("count_parameters/prod-of-empty-shape-is-float",
+                "For a 0-d array (one number stored as an array, shape ()) np.prod(p.shape) is 1.0, "
+                "a float (the product of an empty tuple), so your total becomes a float. A count is "
+                "an int: use p.size, which is an int for every array (1 for shape ()), or "
+                "np.prod(p.shape, dtype=int).",
+                mutate(_count, (_SUM, "sum(np.prod(np.shape(p)) for p in params.values())")),
                 "ch03-count"),
         Mistake("count_parameters/fails-on-empty-dict",
                 "It fails on a dict with no arrays in it (a layer without parameters): "
@@ -625,11 +658,43 @@ def _diagnose_ce(got, expected, case):
         return "sequence_cross_entropy/not-averaged", (
             f"sequence_cross_entropy should return a single number (the mean loss), but it returns "
             f"an array of shape {loss.shape}: average it over the positions that count.")
+    if _picks_every_target(loss, case):
+        return "sequence_cross_entropy/every-target-at-every-position", _EVERY_TARGET
     if isinstance(loss, (float, np.floating)) and not np.isfinite(loss):
         return "sequence_cross_entropy/overflow", (
             f"The loss is {loss} for logits as large as {float(np.abs(logits).max()):.0f}: exp "
             "overflows. Subtract each row's largest logit before exp; the softmax does not change.")
     return None
+
+
+_EVERY_TARGET = (
+    "It indexes the log-probabilities with the whole targets array, logp[:, :, targets] (or "
+    "log_probs[:, targets] on flattened rows): that takes, at every position, the "
+    "log-probability of every position's target, a (T, B, T, B) array, and your loss averages "
+    "all of them. Pick one entry per position, its own target: "
+    "logp[np.arange(T)[:, None], np.arange(B), targets], or "
+    "np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0].")
+
+
+def _picks_every_target(loss, case):
+    """Is ``loss`` the mean, or the sum, of ``-logp[t, b, targets[t2, b2]]`` over every pair of
+    positions, with the mask (if any) applied to either, and any of the usual counts as the
+    divisor? That is what ``logp[:, :, targets]`` gives (a (T, B, T, B) array)."""
+    if not (isinstance(loss, (float, np.floating, np.ndarray)) and np.size(loss) == 1
+            and len(case.args) >= 2 and isinstance(case.args[0], _ndarray) and case.args[0].ndim == 3):
+        return False
+    loss = float(np.asarray(loss).reshape(()))
+    logits, targets = case.args[0], case.args[1]
+    mask = case.args[2] if len(case.args) > 2 and case.args[2] is not None else np.ones(targets.shape, bool)
+    mask = np.asarray(mask, dtype=float)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    logp = shifted - _log(_exp(shifted).sum(axis=-1, keepdims=True))
+    pairs = -logp[:, :, targets]  # (T, B, T, B)
+    N, TB = float(mask.sum()), float(targets.size)
+    sums = [pairs.sum(), (pairs * mask).sum(), (pairs * mask[:, :, None, None]).sum(),
+            (pairs * mask[:, :, None, None] * mask).sum()]
+    counts = {1.0, N, TB, N * TB, N * N, TB * TB}
+    return any(np.isclose(loss, total / n, rtol=1e-6, atol=1e-9) for total in sums for n in counts)
 
 
 def _ce(*edits):
@@ -747,6 +812,9 @@ SEQUENCE_CROSS_ENTROPY = Exercise(
                 "last axis of the (T, B, V) logits. Take the max and the sum along axis=-1 (with "
                 "keepdims=True).",
                 _softmax_over_axis(1), "ch03-loss"),
+        Mistake("sequence_cross_entropy/every-target-at-every-position", _EVERY_TARGET,
+                _ce(("log_probs[rows, idx] * weights", "log_probs[:, idx] * weights"),
+                    ("return loss, dflat", "return loss / (T * B), dflat")), "ch03-loss"),
         Mistake("sequence_cross_entropy/mask-inverted",
                 "It counts the padded positions and leaves out the real ones: the mask is True "
                 "where a position counts and False on padding, so weight each position by mask "
@@ -841,6 +909,14 @@ def _pair_not_unpacked(params, x, targets):
     return _softmax_ce(_output_forward(hs, params["Why"], params["by"]), targets)[0]
 
 
+def _random_h0(params, x, targets):
+    # h0 drawn at random (any nonzero h0 shows the same way) instead of np.zeros((B, H)).
+    B, H = x.shape[1], params["Whh"].shape[0]
+    h0 = np.random.default_rng(1).uniform(-1.0, 1.0, (B, H))
+    hs, _ = _rnn_forward(x, h0, params["Wxh"], params["Whh"], params["bh"])
+    return _sequence_ce(_output_forward(hs, params["Why"], params["by"])[0], targets)
+
+
 INITIAL_LOSS = Exercise(
     name="initial_loss",
     reference=_initial_loss,
@@ -907,8 +983,17 @@ INITIAL_LOSS = Exercise(
                 "H numbers per example, H = params['Whh'].shape[0] (or Wxh.shape[0]), so "
                 "h0 = np.zeros((B, H)).",
                 _h0_sized_by_input, "ch03-initial-loss"),
+        Mistake("initial_loss/h0-not-zero",
+                "The hidden state before the first step is not zero (a random or a constant h0): "
+                "your loss over the first step alone changes when Whh changes, and it cannot when "
+                "the model starts from h0 = 0, where Whh @ h0 = 0. The model starts from "
+                "h0 = np.zeros((B, H)), so that the loss depends only on the parameters and the data.",
+                _random_h0, "ch03-initial-loss"),
     ],
 )
+
+
+_H0_NOT_ZERO = next(m for m in INITIAL_LOSS.mistakes if m.id == "initial_loss/h0-not-zero")
 
 
 def check_initial_loss(initial_loss, hidden=False, output_forward=None, sequence_cross_entropy=None,
@@ -933,7 +1018,38 @@ def check_initial_loss(initial_loss, hidden=False, output_forward=None, sequence
     if sequence_cross_entropy is not None:
         depends["sequence_cross_entropy"] = lambda: run_check(SEQUENCE_CROSS_ENTROPY, sequence_cross_entropy,
                                                               hidden, quiet=True)
-    run_check(INITIAL_LOSS, initial_loss, hidden, depends=depends, quiet=quiet)
+    try:
+        run_check(INITIAL_LOSS, initial_loss, hidden, depends=depends, quiet=quiet)
+    except CheckFailed as err:
+        if err.mistake_id != "generic/value" or " first, which initial_loss builds on" in str(err):
+            raise
+        found = _nonzero_h0(initial_loss, hidden)
+        if found is None:
+            raise
+        raise CheckFailed(f"initial_loss: {_H0_NOT_ZERO.says} ({found})",
+                          mistake_id=_H0_NOT_ZERO.id) from None
+
+
+def _nonzero_h0(initial_loss, hidden):
+    """The label of a case on which the student's loss, over the first step alone, changes with
+    Whh although the right one cannot (from h0 = 0 the first step's Whh @ h0 is 0): the student's
+    state before the first step is not zero. None when no case shows it."""
+    for case in _loss_cases(hidden):
+        params, x, targets = case.args
+        first = (params, x[:1], targets[:1])
+        right = _initial_loss(*first)
+        try:
+            mine = call_student(initial_loss, *first, name="initial_loss")
+            without = call_student(initial_loss, {**params, "Whh": np.zeros_like(params["Whh"])},
+                                   x[:1], targets[:1], name="initial_loss")
+        except (CheckFailed, NotImplementedError):
+            return None
+        if not all(isinstance(v, (int, float, np.integer, np.floating)) for v in (mine, without)):
+            return None
+        mine, without = float(mine), float(without)
+        if abs(mine - right) > 1e-6 * abs(right) + 1e-9 and abs(without - right) <= 1e-6 * abs(right) + 1e-9:
+            return case.label + ", its first step alone"
+    return None
 
 
 INITIAL_LOSS.check_student = lambda fn, hidden: check_initial_loss(fn, hidden, quiet=True)
