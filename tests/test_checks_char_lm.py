@@ -523,3 +523,31 @@ def test_the_letter_may_be_written_several_ways(letter, capsys):
 def test_a_multiple_choice_answer_that_is_not_a_letter_is_told_to_give_one():
     _fails(check_ch06_questions, dict(RIGHT, temperature_to_zero="greedy"),
            words=["letter", "'greedy'"], mistake_id="generic/type")
+
+
+# --- Mistakes an outside tester wrote blind (round 3), and others of the same kind -----------
+
+
+def _loss_clipped_at(c):
+    def loss_fn(params, inputs, targets, h0):  # min-char-rnn clips inside its lossFun
+        loss, grads, h_last = char_rnn_loss(params, inputs, targets, h0)
+        for g in grads.values():
+            np.clip(g, -c, c, out=g)
+        return loss, grads, h_last
+    return loss_fn
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("c", [5.0, 3.0, 1.0])
+def test_gradients_clipped_inside_the_loss_are_named(c, hidden):
+    _fails(check_char_rnn_loss, _loss_clipped_at(c), words=["min-char-rnn", "global norm"],
+           mistake_id="char_rnn_loss/clips-gradients", hidden=hidden)
+
+
+def test_the_checks_include_gradients_above_5():
+    from rnnlib.checks.char_lm import _loss_cases
+
+    for hidden in (False, True):
+        biggest = max(float(np.abs(g).max()) for case in _loss_cases(hidden)
+                      for g in ref_char_rnn_loss(*case.args)[1].values())
+        assert biggest > 5, biggest

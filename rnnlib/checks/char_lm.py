@@ -102,12 +102,53 @@ def _loss_case(seed, T, B, V, H):
                 {"T": T, "B": B})
 
 
+def _large_gradient_case(seed, T, B, V, H):
+    """A case whose gradients exceed 5 in some entries: large output weights (the mean loss's
+    gradients are small for the others). A loss that clips its gradients, as min-char-rnn's
+    does, gives itself away here."""
+    case = _loss_case(seed, T, B, V, H)
+    params, inputs, targets, h0 = case.args
+    for scale in (8.0, 16.0, 32.0, 64.0):
+        big = {**params, "Why": params["Why"] * scale}
+        if max(float(_abs(g).max()) for g in _loss(big, inputs, targets, h0)[1].values()) > 8.0:
+            break
+    return Case(f"{case.label}, large output weights Why", (big, inputs, targets, h0), {}, case.dims)
+
+
 def _loss_cases(hidden):
     # T, B, V, H all different, so that a swapped axis is a shape error and a wrong
     # normalisation is a factor T, B or T*B the message can name.
     shapes = ([(1, 3, 5, 4), (6, 1, 4, 5), (7, 4, 9, 6)] if hidden
               else [(5, 3, 7, 4), (4, 2, 6, 5)])
-    return [_loss_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
+    cases = [_loss_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
+    return cases + [_large_gradient_case(case_seeds(hidden)[0], 3, 2, 5, 4)]
+
+
+_CLIPS = (
+    "Your gradients are cut off at a threshold, element by element: min-char-rnn clips every "
+    "gradient to [-5, 5] inside its loss function (np.clip(dparam, -5, 5, out=dparam)), but "
+    "char_rnn_loss returns the exact gradients of its loss (a gradient check compares them with "
+    "the loss's slopes). Clipping is the training step's job: train_step clips all the gradients "
+    "together, by their global norm.")
+
+
+def _clipped(params, inputs, targets, h0=None):
+    loss, grads, h_last = _loss(params, inputs, targets, h0)
+    return loss, {k: np.clip(g, -5.0, 5.0) for k, g in grads.items()}, h_last
+
+
+def _diagnose_loss(got, expected, case):
+    """Gradients clipped element by element, at any threshold: each is the right one with its
+    entries cut off at the largest magnitude among them all."""
+    names = [n for n in expected if n.startswith("grads[")]
+    if not all(isinstance(got.get(n), _ndarray) and got[n].shape == expected[n].shape
+               and got[n].dtype.kind == "f" and np.isfinite(got[n]).all() for n in names):
+        return None
+    c = max(float(_abs(got[n]).max()) for n in names)
+    if c > 0 and any(float(_abs(expected[n]).max()) > c * (1 + 1e-6) for n in names) and all(
+            np.allclose(got[n], np.clip(expected[n], -c, c), rtol=1e-6, atol=1e-9) for n in names):
+        return "char_rnn_loss/clips-gradients", f"{_CLIPS} (Yours are cut off at {c:.4g}.)"
+    return None
 
 
 def _scaled(loss_factor, grad_factor):
@@ -238,6 +279,7 @@ CHAR_RNN_LOSS = Exercise(
     returns=("loss", "grads", "h_last"),
     arg_names=("params", "inputs", "targets", "h0"),
     section="ch06-gradients",
+    diagnose=_diagnose_loss,
     mistakes=[
         Mistake("char_rnn_loss/summed",
                 "The loss and the gradients are T*B times too large: they are sums over the "
@@ -418,6 +460,7 @@ CHAR_RNN_LOSS = Exercise(
                 "'Wxh', 'Whh', 'bh', 'Why', 'by', so that train_step (and any optimizer) finds "
                 "each parameter's gradient under the parameter's own name.",
                 _keys_prefixed, "ch06-gradients"),
+        Mistake("char_rnn_loss/clips-gradients", _CLIPS, _clipped, "ch06-training"),
     ],
 )
 
