@@ -339,3 +339,48 @@ def test_the_candidates_slope_taken_as_a_sigmoids_is_named():
 @pytest.mark.parametrize("hidden", [False, True])
 def test_blind_tester_last_value_mistakes_are_named(fn, mistake_id, hidden):
     _named(lambda f: check_last_value_forecast(f, hidden=hidden), fn, mistake_id=mistake_id)
+
+
+# --- Round 3 of the outside tester's blind mistakes --------------------------------------------
+
+def _lstm_tf1(order="ifgo", forget_bias=0.0):
+    """A student's step whose blocks are read in ``order`` and whose forget gate adds
+    ``forget_bias`` inside its sigmoid (TensorFlow 1's LSTMCell: order "igfo", bias 1.0)."""
+    def lstm_step_forward(x_t, h_prev, c_prev, Wx, Wh, b):
+        H = h_prev.shape[1]
+        a = x_t @ Wx.T + h_prev @ Wh.T + b
+        blocks = dict(zip(order, (a[:, k * H:(k + 1) * H] for k in range(4))))
+        i, f = sigmoid(blocks["i"]), sigmoid(blocks["f"] + forget_bias)
+        g, o = np.tanh(blocks["g"]), sigmoid(blocks["o"])
+        c = f * c_prev + i * g
+        h = o * np.tanh(c)
+        return (h, c), (x_t, h_prev, c_prev, np.concatenate([i, f, g, o], 1), np.tanh(c), Wx, Wh)
+    return lstm_step_forward
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("fn, mistake_id, words", [
+    (_lstm_tf1(order="igfo"), "lstm_step_forward/gate-order-igfo", "i, g, f, o"),
+    (_lstm_tf1(forget_bias=1.0), "lstm_step_forward/forget-bias-added", "sigmoid(a_f + 1)"),
+])
+def test_tensorflow_1_habits_in_the_lstm_step_are_named(fn, mistake_id, words, hidden):
+    with pytest.raises(CheckFailed) as err:
+        check_lstm_step_forward(fn, hidden=hidden)
+    assert err.value.mistake_id == mistake_id, str(err.value)
+    assert words in str(err.value)
+
+
+def test_the_sigmoid_applied_again_to_the_cached_gates_is_named():
+    def lstm_step_backward(dout, cache):
+        dh, dc_t = dout
+        x_t, h_prev, c_prev, gates, tanh_c, Wx, Wh = cache
+        i, f, g, o = np.split(gates, 4, axis=1)
+        slope = lambda s: sigmoid(s) * (1 - sigmoid(s))  # noqa: E731 - s is already a sigmoid
+        dc = dc_t + dh * o * (1 - tanh_c ** 2)
+        da = np.concatenate([dc * g * slope(i), dc * c_prev * slope(f), dc * i * (1 - g ** 2),
+                             dh * tanh_c * slope(o)], 1)
+        return da @ Wx, da @ Wh, dc * f, da.T @ x_t, da.T @ h_prev, da.sum(axis=0)
+
+    text = _named(check_lstm_step_backward, unguarded(lstm_step_forward), lstm_step_backward,
+                  mistake_id="lstm_step_backward/sigmoid-of-gates-again")
+    assert "s * (1 - s)" in text

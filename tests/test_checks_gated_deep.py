@@ -197,3 +197,36 @@ def test_a_backward_with_the_roles_of_z_swapped_is_named():
     for hidden in (False, True):
         _fails(lambda *a: check_gru_step_backward(*a, hidden=hidden), step_split_blocks, gru_step_backward,
                words=["(1 - z) * n + z * h_prev"], mistake="gru_step_backward/z-roles-swapped")
+
+
+# --- Mistakes an outside tester wrote blind (round 3), in a student's own words ---------------
+
+def _gru_backward(dr_of, slope_of):
+    def gru_step_backward(dh_t, cache):
+        x_t, h_prev, r, z, n, hn, Wx, Wh = cache
+        dn_pre = dh_t * (1 - z) * slope_of(n, hn)
+        dr = dr_of(dn_pre, hn) * r * (1 - r)
+        dz = dh_t * (h_prev - n) * z * (1 - z)
+        da = np.concatenate([dr, dz, dn_pre], 1)
+        dg = np.concatenate([dr, dz, dn_pre * r], 1)
+        return (da @ Wx, dg @ Wh + dh_t * z, da.T @ x_t, dg.T @ h_prev, da.sum(0), dg.sum(0))
+    return gru_step_backward
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("backward, mistake, words", [
+    # the reset gate's gradient without its factor hn
+    (_gru_backward(lambda d, hn: d, lambda n, hn: 1 - n ** 2), "gru_step_backward/dr-misses-hn",
+     ["misses the factor hn"]),
+    # the candidate's tanh slope taken at hn instead of at n
+    (_gru_backward(lambda d, hn: d * hn, lambda n, hn: 1 - hn ** 2), "gru_step_backward/tanh-slope-at-hn",
+     ["1 - n**2"]),
+])
+def test_blind_gru_backward_mistakes_round_3_are_named(backward, mistake, words, hidden):
+    _fails(lambda *a: check_gru_step_backward(*a, hidden=hidden), step_split_blocks, backward,
+           words=words, mistake=mistake)
+
+
+def test_the_round_3_helper_is_right_when_it_should_be():
+    check_gru_step_backward(step_split_blocks, _gru_backward(lambda d, hn: d * hn, lambda n, hn: 1 - n ** 2),
+                            hidden=True)

@@ -127,6 +127,14 @@ def _blocks_read_as(order, name):
     return variant
 
 
+def _forget_bias_added(x_t, h_prev, c_prev, Wx, Wh, b):
+    """The reference with 1 added to the forget gate's pre-activation (its bias block)."""
+    H = h_prev.shape[1]
+    shifted = b.copy()
+    shifted[H:2 * H] += 1.0
+    return _step_forward(x_t, h_prev, c_prev, Wx, Wh, shifted)
+
+
 def _states_swapped(*args):
     (h_t, c_t), cache = _step_forward(*args)
     return (c_t, h_t), cache
@@ -194,6 +202,19 @@ STEP_FORWARD = Exercise(
                 "(CS231n's order): this course stacks them as PyTorch does, i, f, g, o. Rows [2H:3H] "
                 "belong to the candidate g, rows [3H:4H] to the output gate o.",
                 _blocks_read_as((0, 1, 3, 2), "gate_order_ifog"), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/gate-order-igfo",
+                "Your gates read the blocks of Wx, Wh and b in another order, i, g, f, o "
+                "(TensorFlow 1's LSTMCell order, i, j, f, o): this course stacks them as PyTorch "
+                "does, i, f, g, o. Rows [H:2H] belong to the forget gate f, rows [2H:3H] to the "
+                "candidate g.",
+                _blocks_read_as((0, 2, 1, 3), "gate_order_igfo"), "ch07-lstm-cell"),
+        Mistake("lstm_step_forward/forget-bias-added",
+                "Your forget gate adds a constant inside its sigmoid, f = sigmoid(a_f + 1) "
+                "(TensorFlow 1's forget_bias=1.0): in this course the 1 is where the forget "
+                "gate's bias b[H:2H] starts when the weights are made, not a term of the step. The "
+                "step uses b as it is given, f = sigmoid(a_f), with a_f the rows [H:2H] of "
+                "x_t @ Wx.T + h_prev @ Wh.T + b.",
+                _forget_bias_added, "ch07-lstm-cell"),
         Mistake("lstm_step_forward/input-forget-swapped",
                 "Your input and forget gates are swapped: your cell update works out as "
                 "c_t = i * c_prev + f * g, where it is c_t = f * c_prev + i * g (f keeps the old "
@@ -463,6 +484,15 @@ STEP_BACKWARD = Exercise(
                 "The candidate's gradient skips tanh's derivative: g = tanh(a_g), so its "
                 "pre-activation receives dc * i * (1 - g**2).",
                 _in_gates((_DG, "da[:, 2 * H:3 * H] = dc * i")), "ch07-lstm-backward"),
+        Mistake("lstm_step_backward/sigmoid-of-gates-again",
+                "The gates' slopes apply the sigmoid again: the cache holds the gates i, f, o "
+                "after their sigmoid, so the slope of gate s is s * (1 - s) with s the cached "
+                "value itself, not sigmoid(s) * (1 - sigmoid(s)), which is the slope at another "
+                "point.",
+                _in_gates((_DI, "da[:, :H] = dc * g * sigmoid(i) * (1.0 - sigmoid(i))"),
+                          (_DF, "da[:, H:2 * H] = dc * c_prev * sigmoid(f) * (1.0 - sigmoid(f))"),
+                          (_DO, "da[:, 3 * H:] = dh * tanh_c * sigmoid(o) * (1.0 - sigmoid(o))")),
+                "ch07-lstm-backward"),
         Mistake("lstm_step_backward/candidate-sigmoid-slope",
                 "The candidate g is differentiated with the sigmoid's slope g * (1 - g): g = "
                 "tanh(a_g) is the one block of the four made by a tanh, so its slope is 1 - g**2 "

@@ -282,6 +282,17 @@ STEP_BACKWARD = Exercise(
                 "n = tanh(a_n + r * hn), so its gradient is the gradient on n times (1 - n**2), "
                 "times hn, times the sigmoid's slope r * (1 - r).",
                 _edit((_DR, "da[:, :H] = dh * (1.0 - z) * hn * r * (1.0 - r)")), _BACK),
+        Mistake("gru_step_backward/dr-misses-hn",
+                "The reset gate's gradient misses the factor hn: r enters the candidate's "
+                "pre-activation a_n + r * hn, with hn = h_prev @ W_hn.T + b_hn (in the cache), so "
+                "the gradient on r is the gradient on that pre-activation times hn, and on r's "
+                "own pre-activation that times r * (1 - r).",
+                _edit((_DR, "da[:, :H] = dn_pre * r * (1.0 - r)")), _BACK),
+        Mistake("gru_step_backward/tanh-slope-at-hn",
+                "The candidate's tanh slope is taken at hn, 1 - hn**2: n = tanh(a_n + r * hn), "
+                "and the slope of a tanh is 1 - n**2, read off its output n (the cached "
+                "candidate), not off hn, a term inside it.",
+                _edit((_DN, "dn_pre = dh * (1.0 - z) * (1.0 - hn**2)")), _BACK),
         Mistake("gru_step_backward/hidden-n-misses-r",
                 "The candidate's hidden block gets the same gradient as its input block: the "
                 "reset gate multiplies the hidden term only, so the gradient on "
