@@ -574,3 +574,114 @@ def test_beam_states_not_reordered_by_parent_are_named_not_blamed_on_the_final_c
     check_beam_search(_beam_per_example(), hidden=hidden)  # the same search, states reordered
     mid, text = _feedback(check_beam_search, _beam_per_example(reorder_state=False), hidden=hidden)
     assert mid == "beam_search/states-not-reordered" and "right on the tables" in text, text
+
+
+# ---------------------------------------------------------------------------------------------
+# Round 3 of the outside tester's blind mistakes, and others of the same kind
+
+
+def _attention_stabilised_by(shift):
+    def attention_forward(query, keys, mask):
+        scores = (keys * query).sum(-1)
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        with np.errstate(all="ignore"):
+            e = np.exp(scores - shift(scores))
+            w = e / e.sum(axis=0, keepdims=True)
+        return (w[:, :, None] * keys).sum(0), w, (query, keys, w)
+    return attention_forward
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("shift, mistake_id", [
+    (lambda s: s.max(), "attention_forward/softmax-global-max"),     # the tester's
+    (lambda s: np.nanmax(s), "attention_forward/softmax-global-max"),
+    (lambda s: 0.0, "attention_forward/softmax-overflow"),           # no shift at all
+])
+def test_a_softmax_not_stabilised_column_by_column_is_named(shift, mistake_id, hidden):
+    from rnnlib.checks import check_attention_forward
+
+    check_attention_forward(_attention_stabilised_by(lambda s: s.max(axis=0, keepdims=True)), hidden=hidden)
+    mid, text = _feedback(check_attention_forward, _attention_stabilised_by(shift), hidden=hidden)
+    assert mid == mistake_id and "each column's" in text, text
+
+
+def _greedy_flat_argmax(to_token):
+    def greedy_decode(step, state, bos, eos, max_len):
+        B = state.shape[0]
+        ids, prev, done = np.full((max_len, B), eos), np.full(B, bos), np.zeros(B, dtype=bool)
+        for t in range(max_len):
+            log_probs, state = step(prev, state)
+            tok = np.where(done, eos, to_token(log_probs))
+            ids[t] = tok
+            done |= tok == eos
+            prev = tok
+            if done.all():
+                break
+        return ids
+    return greedy_decode
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("to_token", [
+    lambda lp: np.argmax(lp) % lp.shape[1],                      # the tester's
+    lambda lp: np.unravel_index(np.argmax(lp), lp.shape)[1],
+])
+def test_a_flat_argmax_made_into_a_token_is_named(to_token, hidden):
+    from rnnlib.checks import check_greedy_decode
+
+    mid, text = _feedback(check_greedy_decode, _greedy_flat_argmax(to_token), hidden=hidden)
+    assert mid == "greedy_decode/argmax-without-axis-wrapped" and "axis=1" in text, text
+
+
+def _beam_sorted(later_first):
+    """One example at a time, candidates as (score, hypothesis, token) tuples; equal scores
+    keep the later candidate when ``later_first`` (sorted(..., reverse=True)), else the first."""
+    def beam_search(step, state, bos, eos, max_len, k):
+        B = state.shape[0]
+        ids, out = np.full((max_len, B), eos), np.full(B, -np.inf)
+        for b in range(B):
+            beam, best, best_score = [((), 0.0, state[b:b + 1])], (), -np.inf
+            for t in range(max_len):
+                if not beam:
+                    break
+                prev = np.array([h[0][-1] if h[0] else bos for h in beam])
+                log_probs, new = step(prev, np.concatenate([h[2] for h in beam]))
+                cands = [(beam[j][1] + log_probs[j, v], j, v) for j in range(len(beam))
+                         for v in range(log_probs.shape[1])]
+                cands = (sorted(cands, reverse=True) if later_first
+                         else sorted(cands, key=lambda c: (-c[0], c[1], c[2])))[:k]
+                kept = []
+                for score, j, v in cands:
+                    toks = beam[j][0] + (v,)
+                    if v == eos:
+                        if score / len(toks) > best_score:
+                            best, best_score = toks, score / len(toks)
+                    else:
+                        kept.append((toks, score, new[j:j + 1]))
+                beam = kept
+            for toks, score, _ in beam:
+                if score / max_len > best_score:
+                    best, best_score = toks, score / max_len
+            ids[: len(best), b], out[b] = best, best_score
+        return ids, out
+    return beam_search
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_beam_whose_ties_keep_the_later_candidate_is_named(hidden):
+    from rnnlib.checks import check_beam_search
+
+    check_beam_search(_beam_sorted(later_first=False), hidden=hidden)
+    mid, text = _feedback(check_beam_search, _beam_sorted(later_first=True), hidden=hidden)
+    assert mid == "beam_search/ties-keep-the-later" and "stable" in text, text
+
+
+def test_the_tie_table_is_an_exact_tie_that_decides_the_answer():
+    from rnnlib.checks.seq2seq import _table_tie_step
+
+    start = np.zeros((1, 1))
+    log_probs, _ = _table_tie_step(np.array([3]), start)
+    assert log_probs[0, 1] == log_probs[0, 2]
+    ids, _ = beam_search(_table_tie_step, start, 3, 0, 3, 1)
+    np.testing.assert_array_equal(ids[:, 0], [1, 0, 0])

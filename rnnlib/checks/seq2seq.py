@@ -95,11 +95,26 @@ def _attention_case(seed, S, B, H, masked, with_dcontext=False):
                 args, {}, {"S": S, "B": B, "H": H})
 
 
+def _large_scores_case(seed, S, B, H):
+    """Example 0's query points along its first key, so that its score there is 2000, while the
+    other examples' scores stay near 1: a softmax stabilised with one maximum for the whole
+    (S, B) array (or with none) underflows (or overflows) to 0 / 0 in some column. Each
+    column's own maximum is what keeps every example's softmax finite."""
+    case = _attention_case(seed, S, B, H, True)
+    query, keys, mask = (np.array(a, copy=True) for a in case.args)
+    keys[0, 0] = query[0] * (2000.0 / float(query[0] @ query[0]))
+    return Case(f"{case.label}, example 0's scores up to 2000, the others' near 1",
+                (query, keys, mask), {}, case.dims)
+
+
 def _attention_cases(hidden, with_dcontext=False):
     shapes = ([(1, 2, 3, False), (4, 4, 3, True), (7, 1, 5, True), (3, 5, 2, True), (2, 3, 4, False)]
               if hidden else [(5, 3, 4, True), (4, 2, 3, False), (6, 4, 2, True), (3, 3, 2, True)])
-    return [_attention_case(seed, *s, with_dcontext=with_dcontext)
-            for seed in case_seeds(hidden) for s in shapes]
+    cases = [_attention_case(seed, *s, with_dcontext=with_dcontext)
+             for seed in case_seeds(hidden) for s in shapes]
+    if not with_dcontext:
+        cases.append(_large_scores_case(case_seeds(hidden)[0], 4, 3, 3))
+    return cases
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,6 +253,23 @@ ATTENTION_FORWARD = Exercise(
                 "positions of each example separately (axis 0 of the (S, B) scores), so that each "
                 "column sums to 1.",
                 _softmax_edit((_SOFTMAX, "return softmax(scores.reshape(-1), axis=0).reshape(scores.shape)")),
+                "ch09-attention"),
+        _mistake("attention_forward/softmax-global-max",
+                "The softmax is stabilised with one maximum for the whole (S, B) array "
+                "(scores.max()): when one example's scores are far above another's, exp(scores - "
+                "max) underflows to 0 in every position of that other example, and its weights "
+                "become 0 / 0. Subtract each column's own maximum, scores.max(axis=0, "
+                "keepdims=True): the softmax of one example does not change, and its largest "
+                "term is exp(0) = 1.",
+                _softmax_edit((_SOFTMAX, "return np.exp(scores - scores.max()) / "
+                                         "np.exp(scores - scores.max()).sum(axis=0, keepdims=True)")),
+                "ch09-attention"),
+        _mistake("attention_forward/softmax-overflow",
+                "The softmax takes np.exp of the raw scores: a score above about 709 overflows "
+                "to inf, and the weights become inf / inf. Subtract each column's maximum first, "
+                "scores - scores.max(axis=0, keepdims=True): the softmax does not change, and "
+                "every exp is at most 1.",
+                _softmax_edit((_SOFTMAX, "return np.exp(scores) / np.exp(scores).sum(axis=0, keepdims=True)")),
                 "ch09-attention"),
         _mistake("attention_forward/context-real-keys-summed",
                 "The context is the plain sum of the real (unpadded) keys: weight each key by its "
@@ -577,10 +609,29 @@ def _decoder_case(seed, V, H, B, max_len, k=None):
     return _tiny_decoder_case(seed, V, H, B, max_len, k)
 
 
+# A fourth table, with an exact tie: from the start marker "a" and "b" are equally likely
+# (0.4 each). The exercise keeps the first of equal candidates (by hypothesis, then token), so
+# a beam of width 1 keeps "a" and finds "a ." (mean log-probability -0.51); a search that keeps
+# the later of equal candidates keeps "b" and ends with "b b b" (-0.45).
+TABLE_TIE = np.array([
+    [0.60, 0.20, 0.20],
+    [0.90, 0.05, 0.05],
+    [0.10, 0.10, 0.80],
+    [0.20, 0.40, 0.40],
+])
+
+
+def _table_tie_step(prev, state):
+    """The fourth table as a decoder."""
+    return np.log(TABLE_TIE[prev]), state
+
+
 def _table_case(B, k=None, which="book"):
     step, name, max_len = {"book": (_table_step, "the table of the book", 3),
                            "early": (_table_early_step, "a second table (answer 'a .')", 3),
-                           "wide": (_table_wide_step, "a third table", 4)}[which]
+                           "wide": (_table_wide_step, "a third table", 4),
+                           "tie": (_table_tie_step, "a fourth table, where 'a' and 'b' tie at "
+                                                    "step 0", 3)}[which]
     args = (step, np.zeros((B, 1)), 3, 0, max_len) + (() if k is None else (k,))
     return Case(f"{name}, bos=3, eos=0, max_len={max_len}" + ("" if k is None else f", k={k}"),
                 args, {}, {"B": B})
@@ -611,7 +662,8 @@ def _make_beam_cases(hidden):
     cases = [_decoder_case(seed, *s) for seed in case_seeds(hidden) for s in shapes]
     # The tables come first: their answers are worked out by hand and tell the catalogued
     # mistakes apart best, so a match found there is confirmed on the random decoders.
-    tables = [_table_case(2 if hidden else 1, 2), _table_case(1, 2, "early"), _table_case(1, 2, "wide")]
+    tables = [_table_case(2 if hidden else 1, 2), _table_case(1, 2, "early"), _table_case(1, 2, "wide"),
+              _table_case(1, 1, "tie")]
     return tables + cases
 
 
@@ -772,6 +824,15 @@ GREEDY = Exercise(
                 "as B * V - 1, which step then cannot read). Take the most likely token of each "
                 "example, np.argmax(log_probs, axis=1), one id per row.",
                 mutate(_greedy, ("prev = np.argmax(log_probs, axis=1)", "prev = np.full(B, np.argmax(log_probs))")),
+                "ch09-greedy"),
+        _mistake("greedy_decode/argmax-without-axis-wrapped",
+                "np.argmax(log_probs) without axis= gives one index into the flattened (B, V) "
+                "array: the position of the largest entry of all the examples together. Taking it "
+                "% V (or np.unravel_index) makes it a token id, but still one token for the whole "
+                "batch, the most likely token of whichever example holds that entry. Take the most "
+                "likely token of each example, np.argmax(log_probs, axis=1), one id per row.",
+                mutate(_greedy, ("prev = np.argmax(log_probs, axis=1)",
+                                 "prev = np.full(B, np.argmax(log_probs) % log_probs.shape[1])")),
                 "ch09-greedy"),
         _mistake("greedy_decode/output-starts-with-bos",
                 "Your output starts with the start marker: return only the generated tokens, the "
@@ -1009,6 +1070,15 @@ BEAM = Exercise(
                 "The beam keeps the k lowest-scoring candidates: np.argsort sorts in increasing "
                 "order, so sort -candidates (or take the last k).",
                 mutate(_beam, (_TOP, "top = np.argsort(candidates, axis=1, kind=\"stable\")[:, :k]")),
+                "ch09-beam"),
+        _mistake("beam_search/ties-keep-the-later",
+                "Among candidates with equal scores your pruning keeps a later one (a later "
+                "hypothesis or token): the exercise keeps the first, by hypothesis, then token. "
+                "A descending sort reverses the order of equal scores too (sorted(..., "
+                "reverse=True) over (score, hypothesis, token) tuples, np.argsort(row)[::-1]): "
+                "sort the negated scores with a stable sort, np.argsort(-row, kind=\"stable\"), "
+                "or sort by (-score, hypothesis, token).",
+                mutate(_beam, (_TOP, "top = np.argsort(candidates, axis=1, kind=\"stable\")[:, ::-1][:, :k]")),
                 "ch09-beam"),
         _mistake("beam_search/raw-score-returned",
                 "The right hypotheses, but the scores returned are their total log-probabilities: "
