@@ -195,6 +195,10 @@ class Exercise:
         :func:`run_backward_check`).
     arg_names : tuple of str
         Names of a case's arguments, for messages (default: the reference's parameters).
+    probe : callable, optional
+        ``probe(student, hidden, err) -> CheckFailed or None``: called when the check fails
+        with ``err``; it may call the student's function in ways the cases do not (on the first
+        time step alone, on one example alone) and return a failure that names the mistake.
     cache_extra : callable, optional
         ``cache_extra(case) -> [(slug, value), ...]``: arrays a prescribed cache's field may hold
         by mistake (a pre-activation where the activation belongs), each naming the catalogued
@@ -234,6 +238,7 @@ class Exercise:
     forward: Callable = None
     arg_names: tuple = ()
     check_student: Callable = None
+    probe: Callable = None
     cache_extra: Callable = None
     cache_hints: dict = dataclasses.field(default_factory=dict)
     diagnose: Callable = None
@@ -697,6 +702,20 @@ def run_check(exercise, student, hidden=False, *, depends=None, prepare=None, st
     """
     name = student_name or exercise.name
     prepare = prepare or (lambda fn: fn)
+    try:
+        _run_cases(exercise, student, hidden, depends, prepare, name, allow)
+    except CheckFailed as err:
+        # An exercise's probe may look further into a failure the cases could not name (it
+        # calls the student's function in a way the cases do not, e.g. on part of an input).
+        better = exercise.probe(student, hidden, err) if exercise.probe is not None else None
+        if better is not None:
+            raise better from None
+        raise
+    if not quiet:
+        print(f"{name}: all checks passed.")
+
+
+def _run_cases(exercise, student, hidden, depends, prepare, name, allow):
     arg_names = exercise.arg_names or _parameters(exercise.reference)
     cases = list(exercise.cases(hidden))
     reference = prepare(exercise.reference)
@@ -725,8 +744,6 @@ def run_check(exercise, student, hidden=False, *, depends=None, prepare=None, st
             continue
         raise _failure(exercise, student, prepare, cases, i, got, expected, depends, name, allow)
     _check_aliasing(exercise, student, cases, name, allow)
-    if not quiet:
-        print(f"{name}: all checks passed.")
 
 
 def _named(exercise, result, who):

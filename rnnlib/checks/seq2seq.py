@@ -1136,30 +1136,28 @@ def _states_mishandled(beam_search, hidden):
     return None
 
 
-def _check_beam(beam_search, hidden=False, quiet=False):
-    try:
-        run_check(BEAM, beam_search, hidden, quiet=quiet)
-    except CheckFailed as err:
-        if err.mistake_id not in _SEARCH_DIAGNOSES:
-            raise
-        found = _states_mishandled(beam_search, hidden)
-        if found is None:
-            raise
-        label, b = found
-        raise CheckFailed(
-            f"beam_search: {_STATES_NOT_REORDERED.says} Your search is right on the tables, whose "
-            "log-probabilities do not depend on the decoder's state, and wrong on an RNN decoder, "
-            f"whose do, even for its example {b} alone: the states do not follow the hypotheses "
-            "(check too that every step is given the states the step before returned). "
-            f"({label})", mistake_id=_STATES_NOT_REORDERED.id) from None
+def _probe_states(beam_search, hidden, err):
+    """A search wrong only where the log-probabilities depend on the state: states not reordered."""
+    if err.mistake_id not in _SEARCH_DIAGNOSES:
+        return None
+    found = _states_mishandled(beam_search, hidden)
+    if found is None:
+        return None
+    label, b = found
+    return CheckFailed(
+        f"beam_search: {_STATES_NOT_REORDERED.says} Your search is right on the tables, whose "
+        "log-probabilities do not depend on the decoder's state, and wrong on an RNN decoder, "
+        f"whose do, even for its example {b} alone: the states do not follow the hypotheses "
+        "(check too that every step is given the states the step before returned). "
+        f"({label})", mistake_id=_STATES_NOT_REORDERED.id)
 
 
-BEAM.check_student = lambda fn, hidden: _check_beam(fn, hidden, quiet=True)
+BEAM.probe = _probe_states
 
 
 def check_beam_search(beam_search, hidden=False):
     """Check ``beam_search(step, state, bos, eos, max_len, k) -> (ids (max_len, B), scores (B,))``."""
-    _check_beam(beam_search, hidden)
+    run_check(BEAM, beam_search, hidden)
 
 
 # ---------------------------------------------------------------------------------------------
