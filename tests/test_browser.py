@@ -234,7 +234,9 @@ class Site:
         return path / "index.html" if path.is_dir() else path
 
 
-@pytest.fixture(scope="session")
+# Closed with this module: an open sync playwright keeps its asyncio loop "running", and
+# later modules that start their own browser (formgrader, JupyterLab) would be refused.
+@pytest.fixture(scope="module")
 def site(request):
     reason = chromium_missing_reason()
     if reason:
