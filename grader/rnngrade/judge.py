@@ -64,13 +64,20 @@ class JudgeUnavailable(RuntimeError):
 class StudentCrashed(RuntimeError):
     """The process running the student's code died."""
 
+    #: Where in the student's code (the checkers quote it; not this process's traceback).
+    student_line = ""
+
 
 class StudentTimeout(RuntimeError):
     """The student's code ran past its time limit."""
 
+    student_line = ""
+
 
 class StudentError(RuntimeError):
     """The student's function raised; the message is ``Type: message``."""
+
+    student_line = ""
 
 
 @dataclasses.dataclass
@@ -130,6 +137,7 @@ class Worker:
         #: The whole notebook's deadline (``time.monotonic()``), set by the session.
         self.notebook_deadline = None
         self.callbacks = {}
+        self._calls = []  # (args, kwargs) of the calls of the student's code under way
         #: Set when a request ran out of the notebook's time (not a single cell's).
         self.out_of_notebook_time = False
         self.proc = None
@@ -141,7 +149,8 @@ class Worker:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         argv = [sys.executable, "-s", "-m", "rnngrade.worker",
-                str(to_worker_r), str(from_worker_w), str(int(self.confinement.limits.output))]
+                str(to_worker_r), str(from_worker_w), str(int(self.confinement.limits.output)),
+                "confined" if self.confinement.enabled else "unconfined"]
         cmd = self.confinement.command(argv, [self.workdir], self.workdir)
         # Nothing of the grader's environment (the seed, a database password) reaches the
         # worker: bubblewrap starts it with the sandbox's own few variables (--clearenv).
@@ -287,6 +296,11 @@ class Worker:
         except (KeyError, TypeError, ValueError):
             raise ValueError("a call of a grader's function it was not given") from None
         try:
+            sync = msg.get("sync")
+            if isinstance(sync, dict) and self._calls:
+                # What the student's function changed in place so far, before the judge's
+                # function (which may read those arguments) runs.
+                self._apply_changes(*self._calls[-1], sync.get("args"), sync.get("kwargs"))
             args = wire.decode(msg["args"], self.decode_handle)
             kwargs = wire.decode(msg["kwargs"], self.decode_handle)
             reply = {"ok": True, "value": wire.encode(fn(*args, **kwargs), self.encode_handle)}
@@ -318,27 +332,39 @@ class Worker:
         msg = {"op": "call", "target": target,
                "args": wire.encode(list(args), self._encode_arg),
                "kwargs": wire.encode(dict(kwargs), self._encode_arg)}
-        reply = self.request(msg, timeout)
+        self._calls.append((args, kwargs))
+        try:
+            reply = self.request(msg, timeout)
+        finally:
+            self._calls.pop()
         if not reply.get("ok"):
             kind = reply.get("kind")
             if kind == "NotImplementedError":
                 raise NotImplementedError(reply.get("error", ""))
             if kind == "ReferenceUsedError":
                 raise ReferenceUsedError(reply.get("error", ""))
-            raise _student_exception(reply.get("etype"))(reply.get("error", ""))
+            err = _student_exception(reply.get("etype"))(reply.get("error", ""))
+            # Where in the student's code it was raised (the worker's traceback, not this one).
+            where = reply.get("where")
+            err.student_line = where if isinstance(where, str) else ""
+            raise err
         value = wire.decode(reply["value"], self.decode_handle)
         # Arguments come back after the call (in-place updates); the worker marks those that
         # did not change, which are neither decoded nor written back.
-        new_args = reply["args"] if isinstance(reply["args"], list) else []
+        self._apply_changes(args, kwargs, reply.get("args"), reply.get("kwargs"))
+        return value
+
+    def _apply_changes(self, args, kwargs, new_args, new_kwargs):
+        """Mirror the worker's in-place changes to a call's arguments in the judge's copies."""
+        new_args = new_args if isinstance(new_args, list) else []
         for old, new in zip(args, new_args):
             if new != wire.SAME:
                 _write_back(old, wire.decode(new, self.decode_handle))
-        pairs = reply["kwargs"].get("__dict__", []) if isinstance(reply["kwargs"], dict) else []
+        pairs = new_kwargs.get("__dict__", []) if isinstance(new_kwargs, dict) else []
         for pair in pairs:
-            if isinstance(pair, list) and len(pair) == 2 and pair[0] in kwargs \
-                    and pair[1] != wire.SAME:
+            if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) \
+                    and pair[0] in kwargs and pair[1] != wire.SAME:
                 _write_back(kwargs[pair[0]], wire.decode(pair[1], self.decode_handle))
-        return value
 
     def _encode_arg(self, obj):
         if isinstance(obj, RemoteFunction) and obj._worker is self:
@@ -887,6 +913,10 @@ def _judge_test(gid, source, points, ns, worker, timeout, wanted):
             reply = worker.request({"op": "lookup", "name": name}, 10.0)
         except (StudentTimeout, StudentCrashed):
             break
+        if reply.get("kind") == "ReferenceUsedError":
+            msg = _first_line(reply.get("error"))
+            return (TestResult(gid, 0.0, points, msg, "generic/calls-reference"),
+                    [_failed("ReferenceUsedError", msg)])
         if not reply.get("ok") or not reply.get("defined"):
             continue
         if reply.get("callable"):
