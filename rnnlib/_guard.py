@@ -10,15 +10,23 @@ checker may hand the student a callback built on the references, and rnnlib's ow
 working inside it.
 
 The mechanism is one profile hook (:func:`sys.setprofile`) installed for the window, so the
-references are plain functions: nothing wraps them and nothing needs unwrapping. When the hook
+references are plain functions: nothing wraps them and nothing needs unwrapping. A reference is
+known by its code object and, failing that, by where its code was written (file, qualified
+name, first line): a module reloaded with :func:`importlib.reload`, or a function rebuilt from
+a copy of a reference's code object, is the same reference. When the hook
 refuses a call, CPython switches profiling off (that is how a raising profile function is
 treated), so a student who catches the error could then call the reference unhindered; the
 refusal is remembered instead, and :func:`references_blocked` raises after the window
 whatever the student's code did with the error.
 
+In a *strict* window (the grader's worker, where no checker runs), "rnnlib calling itself"
+must also have been entered legitimately: a reference reached through another rnnlib function
+that the student's code called (a checker's helper, a private helper, a mistake's variant) is
+refused like a direct call, unless an allowed function is on the way.
+
 This is feedback, not security: a student's code runs in the same process and could undo it.
 Trustworthy grading happens outside the student's process (the instructor's grader,
-``rnngrade``, in ``grader/``).
+``rnngrade``, in ``grader/``, which also watches over this guard in its worker).
 """
 from __future__ import annotations
 
@@ -48,6 +56,11 @@ def _is_rnnlib_code(code):
     return code.co_filename.startswith(_PACKAGE_DIR)
 
 
+def code_key(code):
+    """Where a function's code was written: ``(file, qualified name, first line)``."""
+    return (code.co_filename, code.co_qualname, code.co_firstlineno)
+
+
 def reference_functions():
     """Every public function of rnnlib's numpy modules, by code object.
 
@@ -57,9 +70,13 @@ def reference_functions():
         ``{id(function.__code__): "rnnlib.module.name"}`` for every function (and every method
         of a public class) listed in a module's ``__all__``.
     """
+    return {id(fn.__code__): name for fn, name in _reference_objects()}
+
+
+def _reference_objects():
+    """``(function, "rnnlib.module.name")`` for every reference."""
     import rnnlib
 
-    found = {}
     for info in pkgutil.iter_modules(rnnlib.__path__, prefix="rnnlib."):
         if info.ispkg or info.name.startswith(_NOT_REFERENCES):
             continue  # the references are rnnlib's top-level modules
@@ -68,8 +85,7 @@ def reference_functions():
             obj = getattr(module, name, None)
             for fn in _functions_of(obj):
                 if fn.__module__ == module.__name__:
-                    found[id(fn.__code__)] = f"{module.__name__}.{fn.__qualname__}"
-    return found
+                    yield fn, f"{module.__name__}.{fn.__qualname__}"
 
 
 def _functions_of(obj):
@@ -81,6 +97,16 @@ def _functions_of(obj):
 
 
 _REFERENCES = None  # filled on first use: importing every module at import time would be circular
+_REFERENCE_KEYS = None  # {code_key: name}, filled with _REFERENCES
+
+
+def _load_references():
+    global _REFERENCES, _REFERENCE_KEYS
+    if _REFERENCES is None:
+        pairs = list(_reference_objects())
+        _REFERENCE_KEYS = {code_key(fn.__code__): name for fn, name in pairs}
+        _REFERENCES = {id(fn.__code__): name for fn, name in pairs}
+    return _REFERENCES, _REFERENCE_KEYS
 
 
 _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
@@ -104,29 +130,54 @@ def _resumed_generator(frame):
 class _Window:
     """One blocking window: the hook, and what it refused."""
 
-    def __init__(self, references, allow):
-        self.references = {k: v for k, v in references.items() if k not in allow}
+    def __init__(self, references, allow, keys=None, strict=False):
+        allowed_keys = {code_key(fn.__code__) for fn in allow}
+        allowed_ids = {id(fn.__code__) for fn in allow}
+        self.references = {k: v for k, v in references.items() if k not in allowed_ids}
+        self.keys = {k: v for k, v in (keys or {}).items() if k not in allowed_keys}
+        self.allowed_keys = allowed_keys
+        self.strict = strict
         self.refused = None
 
     def hook(self, frame, event, arg):
         if event != "call":
             return
-        name = self.references.get(id(frame.f_code))
-        if name is None or _resumed_generator(frame):
+        code = frame.f_code
+        name = self.references.get(id(code))
+        if name is None:
+            if not code.co_filename.startswith(_PACKAGE_DIR):
+                return  # the fast path: the student's code, numpy, the standard library
+            # A reference whose code object is not the one imported first: its module was
+            # reloaded, or its code copied into a new function.
+            name = self.keys.get(code_key(code))
+            if name is None:
+                return
+        if _resumed_generator(frame):
             return
         caller = frame.f_back
         if (caller is not None and caller.f_code is not _STUDENT_ENTRY
                 and _is_rnnlib_code(caller.f_code)):
-            return  # rnnlib calling itself (a model, or a checker's callback)
+            if not self.strict or self._entered_legitimately(caller):
+                return  # rnnlib calling itself (a model, or a checker's callback)
         self.refused = name
         raise ReferenceUsedError(
             f"Your code called {name}, the course's reference solution. Implement this "
             "yourself with numpy; rnnlib's answer earns no points."
         )
 
+    def _entered_legitimately(self, caller):
+        """Strict windows: is an allowed function on the way from outside rnnlib to here?"""
+        frame = caller
+        while (frame is not None and frame.f_code is not _STUDENT_ENTRY
+               and _is_rnnlib_code(frame.f_code)):
+            if code_key(frame.f_code) in self.allowed_keys:
+                return True
+            frame = frame.f_back
+        return False
+
 
 @contextlib.contextmanager
-def references_blocked(allow=()):
+def references_blocked(allow=(), strict=False):
     """Context in which calls from outside rnnlib into rnnlib's functions are refused.
 
     Parameters
@@ -134,6 +185,11 @@ def references_blocked(allow=()):
     allow : sequence of functions
         rnnlib functions an exercise gives the student to call (for example the loss that a
         training step is built on).
+    strict : bool
+        Also refuse a reference that rnnlib code reached after the student's code called into
+        rnnlib (a helper that calls the reference for them), unless an allowed function is on
+        the way. For a process where no checker runs (the grader's worker): a checker's
+        callback built on a reference would be refused too.
 
     Raises
     ------
@@ -141,10 +197,8 @@ def references_blocked(allow=()):
         On the refused call, inside the window; and again when the window closes if the
         student's code caught it and carried on.
     """
-    global _REFERENCES
-    if _REFERENCES is None:
-        _REFERENCES = reference_functions()
-    window = _Window(_REFERENCES, {id(fn.__code__) for fn in allow})
+    references, keys = _load_references()
+    window = _Window(references, allow, keys, strict)
     previous = sys.getprofile(), threading.getprofile()
     sys.setprofile(window.hook)
     threading.setprofile(window.hook)

@@ -18,6 +18,7 @@ the PostgreSQL binaries are absent.
 """
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
@@ -27,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -41,8 +43,8 @@ from rnnlib.checks import GRADING_SEED_ENV
 from tests.conftest import ROOT
 from tests.grading_fixtures.pgserver import find_bin, postgres_server
 from tests.grading_fixtures.adversarial import (
-    A, ANSWERS, SECRET, SURVIVOR, XSS, adversarial_class, make_course, release_notebook, student,
-    write_class,
+    A, ANSWERS, SECRET, SURVIVOR, WRONG_SEQ, XSS, adversarial_class, make_course, release_notebook,
+    student, write_class,
 )
 
 needs_bwrap = pytest.mark.skipif(not available(), reason="bubblewrap/prlimit not installed")
@@ -58,6 +60,7 @@ SECRET_VAR = "RNNGRADE_TEST_SECRET"
 def _env():
     env = dict(os.environ)
     env[SECRET_VAR] = SECRET  # a secret of the grader's: no student process may read it
+    env.pop(GRADING_SEED_ENV, None)  # a test that wants a seed passes --seed
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
@@ -155,6 +158,33 @@ def test_wire_round_trips_arrays_tuples_dicts_and_refuses_object_arrays():
     forged = {"__nd__": "|O", "shape": [1], "b64": "AAAAAAAAAAA="}
     with pytest.raises(wire.WireError):
         wire.decode(forged, None)
+
+
+def test_wire_refuses_an_answer_with_too_many_values_before_building_it():
+    # 64 MB of "[[],[],..." would be over a gigabyte of Python objects in the judge.
+    line = wire.dumps([[]] * (wire.MAX_ITEMS + 1))
+    with pytest.raises(wire.WireError, match="more than"):
+        wire.loads(line[:-1])
+    assert wire.loads(wire.dumps(list(range(1000)))[:-1]) == list(range(1000))
+
+
+def test_the_judge_caps_a_cells_outputs_and_keeps_only_real_pngs():
+    from rnngrade.judge import MAX_OUTPUTS, _clean_outputs
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 64).decode()
+    forged = [{"output_type": "stream", "name": "stdout", "text": "x" * 5_000_000},
+              {"output_type": "display_data", "metadata": {"x": 1},
+               "data": {"image/png": "' onerror='alert(1)", "text/html": "<script>"}},
+              {"output_type": "display_data", "metadata": {}, "data": {"image/png": png}},
+              {"output_type": "error", "ename": "E", "evalue": "v" * 10**6,
+               "traceback": ["t" * 10**6] * 100}] + \
+        [{"output_type": "stream", "name": "stdout", "text": "y"}] * 100
+    clean = _clean_outputs(forged, limit=1000)
+    assert len(clean) <= MAX_OUTPUTS + 1 and len(json.dumps(clean)) < 60_000
+    assert clean[0]["text"] == "x" * 1000
+    images = [o["data"]["image/png"] for o in clean if "image/png" in o.get("data", {})]
+    assert images == [png] and "text/html" not in json.dumps(clean)
+    assert clean[-1]["text"].strip() == "[... output truncated by the grader ...]"
 
 
 # ---------------------------------------------------------------------------- confinement
@@ -337,6 +367,63 @@ def test_normalise_turns_corrupt_and_missing_into_the_release_with_a_reason(tiny
     assert norm.status == "missing" and "No notebook" in norm.problems[0]
 
 
+# ---------------------------------------------------------------------------- the judge alone
+
+def _judge(nb, source, limits, tmp_path):
+    from rnngrade.judge import judge_notebook
+
+    work = prepare_workdir(tmp_path / "work")
+    conf = Confinement(hide=[str(tmp_path)], limits=limits)
+    return judge_notebook(nb, source, conf, timeout=limits.cell_timeout, workdir=str(work))
+
+
+COURSE = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+@needs_bwrap
+@pytest.mark.parametrize("assignment", COURSE)
+def test_every_assignments_solutions_earn_every_point_with_the_judge(assignment, tmp_path):
+    # The preflight of a real grading run, per assignment: the strict guard of the worker,
+    # callbacks that read an argument the student's function changes in place (ch04's
+    # numerical gradient), caches as NamedTuples... must all let the right answers through.
+    source = nbformat.read(str(ROOT / "solutions" / assignment / f"{assignment}.ipynb"), as_version=4)
+    report = _judge(source, source, Limits(cell_timeout=60), tmp_path)
+    lost = {t.grade_id: t.message for t in report.tests.values() if t.points < t.max_points}
+    assert report.tests and not lost, lost
+
+
+@needs_bwrap
+def test_a_test_cell_takes_from_the_student_only_the_names_of_the_answers(tiny_course, tmp_path):
+    # A careless instructor: the checker is bound to a name in a cell that is not read-only,
+    # whose assignments the judge does not run. That name must not be looked up in the
+    # student's process, where the student defined a check that passes everything.
+    course, release = tiny_course
+    source = nbformat.read(str(course / "solutions" / A / f"{A}.ipynb"), as_version=4)
+    setup = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup.metadata["nbgrader"]["locked"] = False
+    setup.source += "\ncheck = check_rnn_forward"
+    test = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_seq")
+    test.source = "check(rnn_forward)"
+    nb = student(release, dict(ANSWERS, seq=WRONG_SEQ), extra=[("setup", "check = lambda f: None")])
+    report = _judge(nb, source, Limits(cell_timeout=10), tmp_path)
+    assert report.tests["test_seq"].points == 0, report.tests["test_seq"]
+    assert report.tests["test_step"].points == 2
+
+
+@needs_bwrap
+def test_a_notebook_has_a_time_limit_in_all(tiny_course, tmp_path):
+    # Cells that each sleep just under the cell timeout: the notebook's own limit stops them.
+    _, release = tiny_course
+    source = nbformat.read(str(tiny_course[0] / "solutions" / A / f"{A}.ipynb"), as_version=4)
+    nb = student(release, extra=[("setup", "import time\ntime.sleep(1.5)")] * 5)
+    limits = Limits(cell_timeout=2, notebook_timeout=4)
+    started = time.monotonic()
+    report = _judge(nb, source, limits, tmp_path)
+    assert time.monotonic() - started < 10
+    assert report.score == 0 and "ran longer than 4 s in all" in " ".join(report.problems)
+    assert {t.diagnosis for t in report.tests.values()} == {"stopped"}
+
+
 # ---------------------------------------------------------------------------- the class
 
 @pytest.fixture(scope="module")
@@ -381,7 +468,10 @@ STUDENTS = ["honest", "honest_half", "untouched", "loop_cell", "loop_call", "exi
             "calls_reference", "reads_solutions", "reads_other", "reads_seed", "network",
             "writes_outside", "corrupt", "missing", "misnamed", "old_format",
             "privileges", "fork_bomb", "daemon", "reads_env", "symlink", "huge", "xss",
-            "forged_metadata", "giant_answer", "fills_disk", "malformed_meta"]
+            "forged_metadata", "giant_answer", "fills_disk", "malformed_meta",
+            "namedtuple_cache", "lazy_tuple", "patches_guard", "profiler_off", "reference_thread",
+            "reloads_reference", "launders_reference", "reference_process", "fake_diagnosis",
+            "forged_outputs"]
 
 
 @pytest.mark.parametrize("name", STUDENTS)
@@ -460,6 +550,25 @@ def test_giant_output_is_capped_in_the_executed_notebook(adversarial_run):
     assert "output truncated by the grader" in path.read_text()
 
 
+def test_outputs_a_cell_forges_on_the_pipe_are_capped_by_the_judge(adversarial_run):
+    # forged_outputs wrote its own answer (3 MB of text, HTML, an image that is no PNG) on the
+    # worker's pipe, past the worker's caps: the judge enforces them itself.
+    path = adversarial_run["course"] / "grading" / "autograded" / "forged_outputs" / A / f"{A}.ipynb"
+    assert path.stat().st_size < 2 * 2**20, "the forged 3 MB output reached the notebook"
+    nb = nbformat.read(str(path), as_version=4)
+    outputs = json.dumps([o for c in nb.cells if c.cell_type == "code" for o in c.outputs])
+    assert "window.pwned" not in outputs and "bm90IGEgcG5n" not in outputs
+    assert "output truncated by the grader" in outputs
+
+
+def test_the_misconception_report_counts_only_the_judges_diagnoses(adversarial_run):
+    # fake_diagnosis raised its own CheckFailed carrying a catalogued mistake's id.
+    with open(adversarial_run["course"] / "grading" / "misconceptions.csv") as f:
+        rows = list(csv.DictReader(f))
+    forged = [r for r in rows if "fake_diagnosis" in r["student_ids"].split()]
+    assert [r["mistake"] for r in forged] == ["generic/crash"], forged
+
+
 def test_symlinked_submission_leaks_nothing_of_its_target(adversarial_run):
     run = adversarial_run
     feedback = (run["course"] / "grading" / "feedback" / "symlink" / A / f"{A}.html").read_text()
@@ -511,6 +620,22 @@ def test_copy_report_flags_identical_answers_but_never_a_one_line_answer(adversa
 
 # ---------------------------------------------------------------------------- LMS zip
 
+#: Answers every case the checker draws from public seeds, computed in a cell (where nothing is
+#: blocked) with the reference; anything else gets zeros.
+PRECOMPUTED = """import numpy as np, rnnlib
+from rnnlib.checks._engine import EXERCISES
+
+def _key(args):
+    return tuple((a.shape, a.tobytes()) for a in args)
+
+_known = {_key(c.args): rnnlib.rnn.rnn_forward(*c.args)
+          for hidden in (False, True) for c in EXERCISES["rnn_forward"].cases(hidden)}
+
+def rnn_forward(x, h0, Wxh, Whh, bh):
+    zeros = np.zeros((x.shape[0], x.shape[1], Whh.shape[0]))
+    return _known.get(_key((x, h0, Wxh, Whh, bh)), (zeros, None))
+"""
+
 @needs_bwrap
 def test_lms_zip_download_is_collected_and_graded(tiny_course, tmp_path):
     src_course, release = tiny_course
@@ -519,11 +644,15 @@ def test_lms_zip_download_is_collected_and_graded(tiny_course, tmp_path):
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr(f"alice_{A}.ipynb", nbformat.writes(student(release)))
         z.writestr(f"bob_{A}.ipynb", nbformat.writes(student(release, {"step": ANSWERS["step"]})))
+        z.writestr(f"carol_{A}.ipynb", nbformat.writes(student(release, dict(ANSWERS, seq=PRECOMPUTED))))
+    # No --seed (and none in the environment): the run draws one, so the hidden tests' cases
+    # are not the public seeds' that carol answered in advance.
     code, log, report = grade_cli(course, "--zip", str(archive), "--assignment", A,
                                   *TEST_LIMITS)
     assert code == 0, log[-4000:]
     got = {e["student"]: e["score"] for e in report["entries"]}
-    assert got == {"alice": 7.0, "bob": 2.0}
+    assert got == {"alice": 7.0, "bob": 2.0, "carol": 4.0}
+    assert report["seed"].isdigit() and f"--seed {report['seed']}" in log
 
 
 # ---------------------------------------------------------------------------- PostgreSQL, workers

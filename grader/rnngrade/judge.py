@@ -39,6 +39,7 @@ import tempfile
 import time
 
 from rnnlib._guard import ReferenceUsedError
+from rnnlib.checks import CheckFailed
 from rnngrade import wire
 from rnngrade.sandbox import Confinement
 
@@ -46,6 +47,8 @@ __all__ = ["TestResult", "JudgeReport", "judge_notebook", "executed_notebook",
            "JudgeUnavailable", "StudentCrashed", "StudentTimeout"]
 
 MAX_RESTARTS = 6
+#: Requests during which the student's code may call back a function the judge passed it.
+CALLBACK_OPS = ("call", "attr", "item", "len", "iter")
 #: A test cell's checks may take this many cell timeouts in all (each call: one).
 TEST_BUDGET = 5
 #: Seconds a worker may take to start and say hello (a loaded machine starts slowly).
@@ -61,13 +64,20 @@ class JudgeUnavailable(RuntimeError):
 class StudentCrashed(RuntimeError):
     """The process running the student's code died."""
 
+    #: Where in the student's code (the checkers quote it; not this process's traceback).
+    student_line = ""
+
 
 class StudentTimeout(RuntimeError):
     """The student's code ran past its time limit."""
 
+    student_line = ""
+
 
 class StudentError(RuntimeError):
     """The student's function raised; the message is ``Type: message``."""
+
+    student_line = ""
 
 
 @dataclasses.dataclass
@@ -124,7 +134,12 @@ class Worker:
         self.confinement = confinement
         self.workdir = workdir
         self.deadline = None
+        #: The whole notebook's deadline (``time.monotonic()``), set by the session.
+        self.notebook_deadline = None
         self.callbacks = {}
+        self._calls = []  # (args, kwargs) of the calls of the student's code under way
+        #: Set when a request ran out of the notebook's time (not a single cell's).
+        self.out_of_notebook_time = False
         self.proc = None
         self.dead = None
         self._buf = b""
@@ -134,7 +149,8 @@ class Worker:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         argv = [sys.executable, "-s", "-m", "rnngrade.worker",
-                str(to_worker_r), str(from_worker_w), str(int(self.confinement.limits.output))]
+                str(to_worker_r), str(from_worker_w), str(int(self.confinement.limits.output)),
+                "confined" if self.confinement.enabled else "unconfined"]
         cmd = self.confinement.command(argv, [self.workdir], self.workdir)
         # Nothing of the grader's environment (the seed, a database password) reaches the
         # worker: bubblewrap starts it with the sandbox's own few variables (--clearenv).
@@ -230,19 +246,32 @@ class Worker:
             raise StudentCrashed(self.dead)
         if self.deadline is not None:
             timeout = min(timeout, self.deadline - time.monotonic())
+        by_notebook = False
+        if self.notebook_deadline is not None and self.notebook_deadline - time.monotonic() < timeout:
+            timeout, by_notebook = self.notebook_deadline - time.monotonic(), True
+        # The student's code may call the judge's functions back only while the judge is
+        # calling it (a checker's callback); a cell or a look-up that does is out of protocol.
+        callbacks = msg.get("op") in CALLBACK_OPS
         try:
             self._w.write(wire.dumps(msg))
             self._w.flush()
-            end = time.monotonic() + timeout
+            end = time.monotonic() + max(timeout, 0.0)
             while True:
                 reply = self._readline(max(end - time.monotonic(), 0.0))
+                if not isinstance(reply, dict):
+                    raise ValueError(f"a {type(reply).__name__} instead of an answer")
                 if reply.get("op") == "callback":
+                    if not callbacks:
+                        raise ValueError("a call of the grader's functions outside a check")
                     self._answer_callback(reply)
                     continue
                 return reply
         except StudentTimeout:
             self.kill()
-            self.dead = "the code ran longer than the time limit and was stopped"
+            self.out_of_notebook_time = by_notebook
+            self.dead = ("the notebook ran longer than its time limit in all and was stopped"
+                         if by_notebook else
+                         "the code ran longer than the time limit and was stopped")
             raise StudentTimeout(self.dead) from None
         except StudentCrashed as err:  # an answer too large: the rest of it is never read
             self.kill()
@@ -262,8 +291,16 @@ class Worker:
             raise StudentCrashed(self.dead) from None
 
     def _answer_callback(self, msg):
-        fn = self.callbacks.get(int(msg["id"]))
         try:
+            fn = self.callbacks[int(msg["id"])]
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("a call of a grader's function it was not given") from None
+        try:
+            sync = msg.get("sync")
+            if isinstance(sync, dict) and self._calls:
+                # What the student's function changed in place so far, before the judge's
+                # function (which may read those arguments) runs.
+                self._apply_changes(*self._calls[-1], sync.get("args"), sync.get("kwargs"))
             args = wire.decode(msg["args"], self.decode_handle)
             kwargs = wire.decode(msg["kwargs"], self.decode_handle)
             reply = {"ok": True, "value": wire.encode(fn(*args, **kwargs), self.encode_handle)}
@@ -295,27 +332,39 @@ class Worker:
         msg = {"op": "call", "target": target,
                "args": wire.encode(list(args), self._encode_arg),
                "kwargs": wire.encode(dict(kwargs), self._encode_arg)}
-        reply = self.request(msg, timeout)
+        self._calls.append((args, kwargs))
+        try:
+            reply = self.request(msg, timeout)
+        finally:
+            self._calls.pop()
         if not reply.get("ok"):
             kind = reply.get("kind")
             if kind == "NotImplementedError":
                 raise NotImplementedError(reply.get("error", ""))
             if kind == "ReferenceUsedError":
                 raise ReferenceUsedError(reply.get("error", ""))
-            raise _student_exception(reply.get("etype"))(reply.get("error", ""))
+            err = _student_exception(reply.get("etype"))(reply.get("error", ""))
+            # Where in the student's code it was raised (the worker's traceback, not this one).
+            where = reply.get("where")
+            err.student_line = where if isinstance(where, str) else ""
+            raise err
         value = wire.decode(reply["value"], self.decode_handle)
         # Arguments come back after the call (in-place updates); the worker marks those that
         # did not change, which are neither decoded nor written back.
-        new_args = reply["args"] if isinstance(reply["args"], list) else []
+        self._apply_changes(args, kwargs, reply.get("args"), reply.get("kwargs"))
+        return value
+
+    def _apply_changes(self, args, kwargs, new_args, new_kwargs):
+        """Mirror the worker's in-place changes to a call's arguments in the judge's copies."""
+        new_args = new_args if isinstance(new_args, list) else []
         for old, new in zip(args, new_args):
             if new != wire.SAME:
                 _write_back(old, wire.decode(new, self.decode_handle))
-        pairs = reply["kwargs"].get("__dict__", []) if isinstance(reply["kwargs"], dict) else []
+        pairs = new_kwargs.get("__dict__", []) if isinstance(new_kwargs, dict) else []
         for pair in pairs:
-            if isinstance(pair, list) and len(pair) == 2 and pair[0] in kwargs \
-                    and pair[1] != wire.SAME:
+            if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) \
+                    and pair[0] in kwargs and pair[1] != wire.SAME:
                 _write_back(kwargs[pair[0]], wire.decode(pair[1], self.decode_handle))
-        return value
 
     def _encode_arg(self, obj):
         if isinstance(obj, RemoteFunction) and obj._worker is self:
@@ -417,9 +466,16 @@ class Remote:
 
 
 class RemoteTuple(tuple):
-    """A tuple the student returned (a NamedTuple cache, say): its items, and the original."""
+    """A tuple the student returned (a NamedTuple cache, say): its items, and the original.
 
-    def __new__(cls, items, worker, handle):
+    A copy the judge makes of it (``type(t)(items)``, as the checkers copy a result to see
+    whether a later call changes it) is a plain tuple of those items: only the student's own
+    object travels back to the student's code as itself.
+    """
+
+    def __new__(cls, items=(), worker=None, handle=None):
+        if worker is None:
+            return tuple(items)
         obj = super().__new__(cls, items)
         obj._worker, obj._handle = worker, handle
         return obj
@@ -460,17 +516,29 @@ def _first_line(text, limit=400):
 class _Session:
     """The worker of one notebook, restartable, with the cells it ran so far."""
 
-    def __init__(self, confinement, workdir, timeout):
+    def __init__(self, confinement, workdir, timeout, notebook_timeout=None):
         self.confinement, self.workdir, self.timeout = confinement, workdir, timeout
         self.ran = []        # sources of cells run so far (in order), replayed after a crash
         self.skip = set()    # indices of cells that crashed or timed out: not replayed
         self.restarts = 0
         self.worker = None
+        # Every cell has its timeout, and the notebook as a whole has one too: a thousand
+        # cells that each sleep just under the cell timeout must not hold a grader for hours.
+        self.deadline = (time.monotonic() + notebook_timeout) if notebook_timeout else None
+        self.out_of_time = False
+
+    def time_left(self):
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
 
     def ensure(self):
         """A live worker with the cells so far replayed; ``False`` after too many crashes.
 
         Raises JudgeUnavailable when a worker cannot start (the grader's failure)."""
+        if self.worker is not None and self.worker.out_of_notebook_time:
+            self.out_of_time = True
+        if self.out_of_time or self.time_left() <= 0:
+            self.out_of_time = True
+            return False
         if self.worker is not None and not self.worker.dead:
             return True
         if self.worker is not None:
@@ -480,6 +548,7 @@ class _Session:
                 return False
         self.worker = Worker(self.confinement, self.workdir)
         self.worker.timeout = self.timeout
+        self.worker.notebook_deadline = self.deadline
         self.worker.request({"op": "run", "source": _HANDLE_HELPER}, 60.0)
         for idx, source in self.ran:
             if idx in self.skip:
@@ -488,9 +557,18 @@ class _Session:
                 self.worker.request({"op": "run", "source": source, "name": f"<cell {idx + 1}>"},
                                     self.timeout)
             if self.worker.dead:
+                if self.worker.out_of_notebook_time:
+                    self.out_of_time = True
+                    return False
                 self.skip.add(idx)
                 return self.ensure()
         return True
+
+    def stopped_why(self):
+        """Why the session runs nothing more (after :meth:`ensure` returned ``False``)."""
+        if self.out_of_time:
+            return "the notebook used up its time limit"
+        return "the code crashed its process too many times"
 
     def close(self):
         if self.worker is not None:
@@ -509,7 +587,8 @@ def _stopped(text):
     return {"output_type": "error", "ename": "GradingStopped", "evalue": text, "traceback": [text]}
 
 
-def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
+def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None,
+                   notebook_timeout=None):
     """Score a (normalised) student notebook with the instructor's tests.
 
     Parameters
@@ -524,6 +603,9 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
         Seconds for each cell and for each test cell's checks.
     workdir : str, optional
         The worker's folder (the only place it can write). A temporary folder by default.
+    notebook_timeout : float, optional
+        Seconds for the whole notebook (cells, test cells, restarts). Default: the
+        confinement's ``limits.notebook_timeout``.
 
     Returns
     -------
@@ -552,7 +634,16 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
         own_tmp = tempfile.TemporaryDirectory(prefix="rnn-judge-")
         workdir = own_tmp.name
     trusted = trusted_namespace(source_nb)
-    session = _Session(confinement, workdir, timeout)
+    # The only names a test cell may take from the student's process: those the assignment
+    # asks the student to define (in its answer cells). Any other name a test uses is the
+    # instructor's and comes from the judge's own namespace, or not at all.
+    answers = _answer_names(source_nb)
+    limits = confinement.limits
+    if notebook_timeout is None:
+        notebook_timeout = getattr(limits, "notebook_timeout", None)
+    session = _Session(confinement, workdir, timeout, notebook_timeout)
+    out_of_time = (f"The notebook ran longer than {notebook_timeout:g} s in all and was stopped; "
+                   "what came after was not graded." if notebook_timeout else "")
     try:
         try:
             for idx, cell in enumerate(nb["cells"]):
@@ -560,16 +651,21 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
                     continue
                 gid = _nbgrader(cell).get("grade_id")
                 if gid in tests:
-                    results[gid], outputs[idx] = _run_test(gid, tests[gid], session, trusted, timeout)
+                    results[gid], outputs[idx] = _run_test(gid, tests[gid], session, trusted, timeout,
+                                                           answers)
                     continue
                 session.ran.append((idx, cell["source"]))
                 if not session.ensure():
-                    outputs[idx] = [_stopped("not run: the code crashed its process too many times.")]
+                    outputs[idx] = [_stopped(f"not run: {session.stopped_why()}.")]
                     continue
                 try:
                     reply = session.worker.request(
                         {"op": "run", "source": cell["source"], "name": f"<cell {idx + 1}>"}, timeout)
                 except StudentTimeout:
+                    if session.worker.out_of_notebook_time:
+                        session.out_of_time = True
+                        outputs[idx] = [_stopped(out_of_time)]
+                        continue
                     session.skip.add(idx)
                     problems.append(f"Cell {idx + 1}{_label(gid)} ran longer than {timeout:g} s and was "
                                     "stopped; the cells after it were graded without it.")
@@ -581,7 +677,7 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
                                     "were graded without it.")
                     outputs[idx] = [_stopped(f"This cell crashed: {err}.")]
                     continue
-                outputs[idx] = _clean_outputs(reply.get("outputs"))
+                outputs[idx] = _clean_outputs(reply.get("outputs"), limits.output)
                 if not reply.get("ok") and not str(reply.get("error", "")).startswith("NotImplementedError"):
                     problems.append(f"Cell {idx + 1}{_label(gid)} raised {_first_line(reply.get('error'), 200)}")
         except JudgeUnavailable:
@@ -594,7 +690,9 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None):
                 pts = float(_nbgrader(cell).get("points", 0))
                 results[gid] = TestResult(gid, 0.0, pts, "this test cell was not found in the notebook "
                                           "or was not reached.", "missing-cell")
-        if session.restarts > MAX_RESTARTS:
+        if session.out_of_time:
+            problems.append(out_of_time)
+        elif session.restarts > MAX_RESTARTS:
             problems.append("Your code crashed its process too many times; the remaining parts "
                             "were not graded.")
     finally:
@@ -609,32 +707,85 @@ _OUTPUT_KEYS = {"stream": ("name", "text"), "display_data": ("data", "metadata")
                 "execute_result": ("data", "metadata", "execution_count"),
                 "error": ("ename", "evalue", "traceback")}
 _MIME = {"text/plain", "image/png"}
+#: Outputs kept per cell, and images among them (the worker's own caps are the student's to
+#: break: a cell can write any answer it likes on the worker's pipe).
+MAX_OUTPUTS = 20
+MAX_IMAGES = 5
+MAX_PNG = 512 * 2**10
+MAX_ERROR = 20_000
 
 
-def _clean_outputs(outputs):
-    """The worker's outputs, reduced to what a notebook may hold (no HTML, no JavaScript)."""
-    clean = []
+def _png(data):
+    """``data`` if it is the base64 text of a PNG image of at most MAX_PNG bytes, else None."""
+    import base64
+    import binascii
+
+    if not isinstance(data, str) or len(data) > (MAX_PNG * 4) // 3 + 4:
+        return None
+    try:
+        raw = base64.b64decode(data.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        return None
+    return data if raw.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+
+def _clean_outputs(outputs, limit=100_000):
+    """The worker's outputs, reduced to what a notebook may hold (no HTML, no JavaScript).
+
+    The judge enforces the caps itself: at most ``limit`` characters of text per cell (all
+    its outputs together), :data:`MAX_OUTPUTS` outputs, :data:`MAX_IMAGES` images, each a
+    real PNG of at most :data:`MAX_PNG` bytes.
+    """
+    clean, left, images = [], int(limit), 0
+    cut = False
+
+    def text(value):
+        nonlocal left, cut
+        value = value if isinstance(value, str) else str(value)
+        if len(value) > left:
+            value, cut = value[:max(left, 0)], True
+        left -= len(value)
+        return value
+
     for out in outputs if isinstance(outputs, list) else []:
         kind = out.get("output_type") if isinstance(out, dict) else None
         if kind not in _OUTPUT_KEYS:
             continue
+        if len(clean) >= MAX_OUTPUTS:
+            cut = True
+            break
         item = {"output_type": kind}
         for key in _OUTPUT_KEYS[kind]:
             item[key] = out.get(key)
         if kind == "stream":
             item["name"] = "stderr" if item["name"] == "stderr" else "stdout"
-            item["text"] = str(item["text"] or "")
+            item["text"] = text(item["text"] or "")
         elif kind == "error":
+            # An error has a budget of its own: a cell that printed a flood still shows why
+            # it failed.
             item["ename"] = str(item["ename"])[:200]
-            item["evalue"] = str(item["evalue"])
-            item["traceback"] = [str(t) for t in (item["traceback"] or [])][:50]
+            item["evalue"] = str(item["evalue"])[:MAX_ERROR]
+            lines = item["traceback"] if isinstance(item["traceback"], list) else []
+            item["traceback"] = ["\n".join(str(t) for t in lines[:50])[-MAX_ERROR:]]
         else:
             data = item["data"] if isinstance(item["data"], dict) else {}
-            item["data"] = {k: str(v) for k, v in data.items() if k in _MIME}
+            kept = {}
+            if "text/plain" in data:
+                kept["text/plain"] = text(data["text/plain"])
+            png = _png(data.get("image/png")) if images < MAX_IMAGES else None
+            if png is not None:
+                kept["image/png"] = png
+                images += 1
+            if not kept:
+                continue
+            item["data"] = kept
             item["metadata"] = {}
             if kind == "execute_result":
                 item["execution_count"] = None
         clean.append(item)
+    if cut:
+        clean.append({"output_type": "stream", "name": "stderr",
+                      "text": "\n[... output truncated by the grader ...]\n"})
     return clean
 
 
@@ -723,20 +874,49 @@ def _label(gid):
     return f" ({gid})" if gid else ""
 
 
-def _run_test(gid, cell, session, trusted, timeout):
-    """Run the instructor's test cell here: ``(TestResult, outputs for the executed notebook)``."""
+def _answer_names(source_nb):
+    """Names the answer cells of the instructor's notebook define (the student's to define)."""
+    names = set()
+    for c in source_nb["cells"]:
+        if c["cell_type"] == "code" and _nbgrader(c).get("solution"):
+            names |= _defined_names(c["source"])
+    return names
+
+
+def _run_test(gid, cell, session, trusted, timeout, answers=None):
+    """Run the instructor's test cell here: ``(TestResult, outputs for the executed notebook)``.
+
+    ``answers``: the names the test may take from the student's process (default: any name
+    the judge's namespace lacks).
+    """
     points = float(_nbgrader(cell).get("points", 0))
     source = cell["source"]
     if not session.ensure():
-        msg = "not graded: your code crashed too many times."
+        msg = f"not graded: {session.stopped_why()}."
         return TestResult(gid, 0.0, points, msg, "stopped"), [_failed("GradingStopped", msg)]
     ns = dict(trusted)
     worker = session.worker
-    for name in sorted(_free_names(source) - set(ns) - set(dir(builtins))):
+    wanted = _free_names(source) - set(ns) - set(dir(builtins))
+    if answers is not None:
+        wanted &= set(answers)
+    try:
+        return _judge_test(gid, source, points, ns, worker, timeout, sorted(wanted))
+    finally:
+        # A function the judge handed the student's code (a checker's callback) is valid for
+        # this test cell only.
+        worker.callbacks.clear()
+
+
+def _judge_test(gid, source, points, ns, worker, timeout, wanted):
+    for name in wanted:
         try:
             reply = worker.request({"op": "lookup", "name": name}, 10.0)
         except (StudentTimeout, StudentCrashed):
             break
+        if reply.get("kind") == "ReferenceUsedError":
+            msg = _first_line(reply.get("error"))
+            return (TestResult(gid, 0.0, points, msg, "generic/calls-reference"),
+                    [_failed("ReferenceUsedError", msg)])
         if not reply.get("ok") or not reply.get("defined"):
             continue
         if reply.get("callable"):
@@ -767,7 +947,9 @@ def _run_test(gid, cell, session, trusted, timeout):
         msg = _first_line(err) or type(err).__name__
         if worker.dead:
             msg = f"{msg} ({worker.dead})" if worker.dead not in msg else msg
-        diagnosis = getattr(err, "mistake_id", None)
+        # Only the checkers' own verdict names a mistake: an exception of any other class
+        # (whatever attributes it carries) is an error of the check.
+        diagnosis = err.mistake_id if isinstance(err, CheckFailed) else None
         if worker.dead:
             diagnosis = "stopped"
         elif not isinstance(diagnosis, str):

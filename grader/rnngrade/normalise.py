@@ -318,6 +318,14 @@ _DANGER_CALLS = {
 }
 
 
+#: Names that reach into the interpreter or the guard: a notebook that uses them is reported to
+#: the instructor (the worker refuses most of them while the student's code is being called,
+#: and finds changes to the guard; see rnngrade.worker).
+_INTERNALS = {"_guard", "setprofile", "settrace", "_getframe", "f_back", "f_locals", "f_globals",
+              "get_objects", "get_referrers", "get_referents", "__code__", "__closure__",
+              "reload", "start_new_thread", "CodeType", "FunctionType", "addaudithook",
+              "_current_frames", "getsource", "ctypes", "pythonapi"}
+
 _FILE_CALLS = {"open", "Path", "read_text", "read_bytes", "write_text", "listdir", "remove",
                "unlink", "rmtree", "copy", "scandir"}
 
@@ -340,9 +348,25 @@ def scan_code(nb):
                 targets = node.targets
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
                 targets = [node.target]
+            used = (node.attr if isinstance(node, ast.Attribute) else
+                    node.id if isinstance(node, ast.Name) else None)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                used = next((a.name for a in node.names
+                             if a.name.split(".")[-1] in _INTERNALS), None) or \
+                    (node.module if isinstance(node, ast.ImportFrom) and node.module
+                     and node.module.split(".")[-1] in _INTERNALS else None)
+                used = used.split(".")[-1] if used else None
+            if used in _INTERNALS:
+                lines.append(f"Your code reaches into the interpreter or the grader ({used}); "
+                             "your instructor is told. While the grader calls your functions, "
+                             "what only serves to get around its checks earns no points.")
             for t in targets:
                 dotted = _dotted(t)
-                if dotted and (dotted.split(".")[0] in _WATCHED_MODULES and "." in dotted):
+                if dotted and dotted.startswith("rnnlib._guard"):
+                    lines.append(f"Your code changes {dotted}, which the grader relies on to check "
+                                 "that you do not call the reference solution; it notices, and "
+                                 "the parts it judges earn no points.")
+                elif dotted and (dotted.split(".")[0] in _WATCHED_MODULES and "." in dotted):
                     lines.append(f"Your code replaces {dotted}; grading does not use your "
                                  "notebook's copy of it, so this changes nothing.")
                 elif isinstance(t, ast.Name) and t.id.startswith("check_"):

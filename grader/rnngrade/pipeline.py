@@ -407,7 +407,9 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
         ``tcp://HOST:PORT`` of a Dask scheduler: grade on its workers.
     seed : int or str, optional
         The hidden tests' grading seed (default: the environment variable named by
-        ``rnnlib.checks.GRADING_SEED_ENV``); given to the judge only.
+        ``rnnlib.checks.GRADING_SEED_ENV``); given to the judge only. Without one, the run
+        draws a random seed (reported as ``seed``): hidden cases from public seeds only could
+        be answered in advance by the student's notebook.
     limits : Limits, optional
     confine : bool
         Run student code confined (requires bubblewrap, prlimit and, as root, setpriv).
@@ -443,6 +445,15 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
                             "student code: apt-get install bubblewrap util-linux (or pass "
                             "--no-confine on a trusted class).")
     seed = seed if seed is not None else os.environ.get(SEED_ENV)
+    if seed is None or not str(seed).strip():
+        # Without a seed of the instructor's, the hidden tests' cases would all come from the
+        # public seeds: a notebook could compute the reference's answers to them in a cell
+        # (where nothing is blocked) and return those. A random seed keeps them unknown.
+        import secrets
+
+        seed = str(secrets.randbelow(2**32))
+        echo(f"note: no grading seed was given (--seed or ${SEED_ENV}); this run's hidden tests "
+             f"use the seed {seed} (kept in report.json: pass --seed {seed} to grade the same way).")
     db_url = db_url or f"sqlite:///{out / 'gradebook.db'}"
     source_dir = course / "solutions"
     assignments = assignments or _assignments(source_dir)
@@ -551,7 +562,7 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
               "seconds": grading_seconds, "record_seconds": recorded_seconds,
               "seconds_total": time.monotonic() - started,
               "copies": pairs, "phases": phases, "notebooks": len(results), "runner": scheduler or f"{max(1, int(workers))} local",
-              "sandbox_uid": sandbox_uid() if confine else None,
+              "sandbox_uid": sandbox_uid() if confine else None, "seed": str(seed),
               "exit": EXIT_NOT_GRADED if not_graded else EXIT_OK}
     (out / "report.md").write_text(table)
     (out / "report.json").write_text(json.dumps(report, indent=1))
@@ -654,6 +665,8 @@ def _grade_args(argv):
     p.add_argument("--seed", help="hidden tests' seed (default: $" + SEED_ENV + ")")
     d = Limits()
     p.add_argument("--cell-timeout", type=float, default=d.cell_timeout, help="seconds per cell")
+    p.add_argument("--notebook-timeout", type=float, default=d.notebook_timeout,
+                   help="seconds per notebook in all (cells, checks, restarts)")
     p.add_argument("--memory", type=parse_size, default=d.memory, help="memory limit, e.g. 2G")
     p.add_argument("--cpu", type=int, default=d.cpu, help="CPU seconds per notebook process")
     p.add_argument("--file-size", type=parse_size, default=d.file_size, help="largest file, e.g. 64M")
@@ -681,7 +694,7 @@ def main(argv=None):
     args = _grade_args(argv)
     limits = Limits(cell_timeout=args.cell_timeout, memory=args.memory, cpu=args.cpu,
                     file_size=args.file_size, output=args.output, nproc=args.nproc,
-                    disk=args.disk)
+                    disk=args.disk, notebook_timeout=args.notebook_timeout)
     try:
         report = grade_class(args.submissions, course=args.course, out=args.out,
                              assignments=args.assignment, db_url=args.db_url, workers=args.workers,

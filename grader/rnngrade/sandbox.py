@@ -101,6 +101,9 @@ class Limits:
     disk : int
         Bytes the student's code may write in all (its folder is a memory file system of
         this size, never the machine's disk).
+    notebook_timeout : float
+        Seconds the whole notebook may take (its cells, its test cells' checks, restarts
+        after crashes): many slow cells cannot hold a grader for hours.
     """
 
     cell_timeout: float = 30.0
@@ -110,6 +113,7 @@ class Limits:
     output: int = 100_000
     nproc: int = 32
     disk: int = 256 * 2**20
+    notebook_timeout: float = 900.0
 
     def as_dict(self):
         return dataclasses.asdict(self)

@@ -27,6 +27,10 @@ import numpy as np
 SAFE_KINDS = "biufcU"
 #: A message longer than this is refused (a student cannot make the judge run out of memory).
 MAX_MESSAGE = 64 * 2**20
+#: At most this many values (list items, object members) in one message: 64 MB of ``[[],[],...``
+#: would otherwise become over a gigabyte of Python objects in the judge. Arrays travel as one
+#: string each, so this bounds lists of Python numbers and nested containers only.
+MAX_ITEMS = 1_000_000
 MAX_DEPTH = 40
 #: Stands for an argument that a call left unchanged (it is not sent back).
 SAME = {"__same__": 1}
@@ -154,4 +158,10 @@ def dumps(message):
 def loads(line):
     if len(line) > MAX_MESSAGE:
         raise WireError("message too large")
+    # Every value after the first in a container follows a comma; every container opens with
+    # a bracket. Counting them (commas inside strings too: an overestimate) is linear and
+    # allocates nothing, so the judge refuses a message before building its objects.
+    data = line if isinstance(line, (bytes, bytearray)) else str(line).encode()
+    if data.count(b",") + data.count(b"[") + data.count(b"{") > MAX_ITEMS:
+        raise WireError(f"an answer with more than {MAX_ITEMS} values")
     return json.loads(line)

@@ -23,6 +23,18 @@ the worker then sends ``{"op": "callback", ...}`` and waits for the judge's answ
 
 Everything here runs in the student's process and is therefore the student's to change; the
 judge trusts none of it except as data (arrays and plain values) that it checks itself.
+
+What the judge does rely on here is that the student's functions do not call rnnlib's
+references (the exercise is to write them). Every request that runs the student's code for the
+judge (a call, the encoding of what it returned, an operation on an object it made, a look-up)
+runs inside one *strict* window of :mod:`rnnlib._guard`, watched by :class:`_Watch`: the guard
+as it was before any student code ran (a cell that rebinds its tables, its hook or
+``sys.setprofile`` is found out), an audit hook that refuses, inside a window, what only serves
+to get around it (switching the profiler off, building functions from code objects, native
+code, starting processes, crawling the garbage collector), a profile hook in every thread the
+student starts, and no process of the student's left running when the judge calls. A student
+who takes the worker's own objects apart (or uses native code in a cell) can still get past
+this; see the instructors' page.
 """
 from __future__ import annotations
 
@@ -31,8 +43,11 @@ import base64
 import builtins
 import io
 import json
+import linecache
 import os
+import signal
 import sys
+import threading
 import traceback
 
 #: Figures kept per cell, and the largest PNG kept (bytes).
@@ -115,7 +130,11 @@ def _run_cell(source, name, namespace, stdout, stderr, limit):
     stderr.reset()
     outputs, error, result = [], None, None
     try:
-        tree = ast.parse(_transform(source), name)
+        source = _transform(source)
+        # Registered like IPython registers cells: tracebacks (and the judge's feedback) can
+        # then quote the student's line.
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+        tree = ast.parse(source, name)
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
@@ -153,11 +172,200 @@ def _capabilities():
     return None
 
 
+#: Audit events refused inside a window (see the module's docstring), by prefix.
+_REFUSED_IN_WINDOW = ("code.__new__", "function.__new__",
+                      "ctypes.", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+                      "sys._current_frames", "os.fork", "os.forkpty", "os.exec", "os.posix_spawn",
+                      "os.spawn", "os.system", "subprocess.Popen", "pty.spawn")
+
+
+class Tampered(Exception):
+    """The student's code changed what the guard relies on."""
+
+
+class _Watch:
+    """Keeps the guard honest in the student's process (see the module's docstring)."""
+
+    def __init__(self, confined):
+        import _thread
+
+        import rnnlib._guard as guard
+
+        self.guard = guard
+        guard._load_references()
+        self.confined = confined
+        self.module = dict(vars(guard))
+        self.window_class = dict(vars(guard._Window))
+        self.references = dict(guard._REFERENCES)
+        self.keys = dict(guard._REFERENCE_KEYS)
+        self.blocked = guard.references_blocked
+        self.entry = guard._student_entry
+        self.error = guard.ReferenceUsedError
+        self.main_thread = threading.get_ident()
+        self.hooked = set()      # threads that run with the profile hook below
+        self.active = None       # the window open now, if any
+        self.violation = None    # what the student's code did in it that is refused
+        original = _thread.start_new_thread
+
+        def start_new_thread(function, args, kwargs={}):  # noqa: B006 - _thread's signature
+            if self.active is not None:
+                self._refuse("started a thread")
+            return original(function, args, kwargs)
+
+        _thread.start_new_thread = _thread.start_new = start_new_thread
+        threading._start_new_thread = start_new_thread
+        thread_hook = self._thread_hook  # one bound method, compared by identity below
+        threading.setprofile(thread_hook)
+        self.functions = {"sys.setprofile": sys.setprofile, "sys.getprofile": sys.getprofile,
+                          "sys.settrace": sys.settrace, "threading.setprofile": threading.setprofile,
+                          "threading._profile_hook": thread_hook,
+                          "_thread.start_new_thread": start_new_thread,
+                          "threading._start_new_thread": start_new_thread}
+        sys.addaudithook(self._audit)
+
+    # -- what the student's code may not do
+    def _refuse(self, what):
+        self.violation = self.violation or what
+        if self.active is not None:
+            self.active.refused = self.active.refused or "the guard"
+        raise self.error(f"Your code {what} while the grader was calling it, which only "
+                         "serves to get around the check that you do not call rnnlib's "
+                         "reference solution; this part earns no points.")
+
+    def _audit(self, event, args):
+        if event == "sys.setprofile" and threading.get_ident() != self.main_thread:
+            self.hooked.discard(threading.get_ident())  # that thread is no longer watched
+        window = self.active
+        if window is None:
+            return
+        if event == "sys.setprofile":
+            # Noted, not refused: CPython itself switches off a profiler that raised (the
+            # guard's refusal, or a RecursionError in a runaway recursion). A call that then
+            # succeeds is refused after it (see run).
+            if window.refused is None:
+                self.violation = self.violation or "switched off the grader's watch (sys.setprofile)"
+            return
+        if event.startswith(_REFUSED_IN_WINDOW) or (
+                event == "object.__setattr__" and len(args) > 1 and args[1] == "__code__"):
+            self._refuse(f"used {event}")
+
+    def _thread_hook(self, frame, event, arg):
+        ident = threading.get_ident()
+        if ident not in self.hooked:
+            self.hooked.add(ident)
+        window = self.active
+        if window is not None and event == "call":
+            try:
+                window.hook(frame, event, arg)
+            except BaseException:
+                self.hooked.discard(ident)  # CPython switches a raising profiler off
+                raise
+
+    def tampered(self):
+        """What the student's code changed that the guard relies on, or None."""
+        guard = self.guard
+        for name, value in self.module.items():
+            if vars(guard).get(name) is not value:
+                return f"rnnlib._guard.{name}"
+        for name, value in self.window_class.items():
+            if vars(guard._Window).get(name) is not value:
+                return f"rnnlib._guard._Window.{name}"
+        if guard._REFERENCES != self.references or guard._REFERENCE_KEYS != self.keys:
+            return "rnnlib._guard's table of references"
+        import _thread
+
+        now = {"sys.setprofile": sys.setprofile, "sys.getprofile": sys.getprofile,
+               "sys.settrace": sys.settrace, "threading.setprofile": threading.setprofile,
+               "threading._profile_hook": getattr(threading, "_profile_hook", None),
+               "_thread.start_new_thread": _thread.start_new_thread,
+               "threading._start_new_thread": threading._start_new_thread}
+        for name, value in self.functions.items():
+            if now[name] is not value:
+                return name
+        return None
+
+    def _unwatched_threads(self):
+        frames = sys._current_frames()
+        return [t for t in frames if t != self.main_thread and t not in self.hooked]
+
+    def _stop_processes(self):
+        """No process the student started runs while the judge calls their code."""
+        if not self.confined or os.getppid() != 1:
+            return  # only inside the sandbox's own PID namespace (never the grader's machine)
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process of ours but this one (and init)
+        except OSError:
+            pass
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+
+    def run(self, work):
+        """``work()`` (which runs the student's code for the judge) in a strict window."""
+        what = self.tampered()
+        if what is not None:
+            raise self.error(f"Your code changed {what}, which the grader relies on to check "
+                             "that you do not call rnnlib's reference solution; this part earns "
+                             "no points.")
+        self._stop_processes()
+        if self._unwatched_threads():
+            raise self.error("A thread your code started runs unwatched by the grader (it "
+                             "switched off profiling, or was started outside the threading "
+                             "module); graded functions are called with no such thread, so "
+                             "this part earns no points.")
+        self.violation = None
+        try:
+            with self.blocked(strict=True) as window:
+                self.active = window
+                try:
+                    result = work()
+                finally:
+                    self.active = None
+                if sys.getprofile() != window.hook or self._unwatched_threads():
+                    self.violation = self.violation or "switched off the grader's watch"
+                failed = isinstance(result, dict) and result.get("ok") is False
+                if self.violation and not failed:
+                    # (A call that failed anyway keeps its own error: a runaway recursion
+                    # switches the profiler off too, and deserves its RecursionError.)
+                    window.refused = window.refused or "the guard"
+        except self.error:
+            if self.violation:
+                raise self.error(f"Your code {self.violation} while the grader was calling it, "
+                                 "which only serves to get around the check that you do not "
+                                 "call rnnlib's reference solution; this part earns no points.") from None
+            raise
+        return result
+
+
+def _where(err):
+    """The student's lines where ``err`` was raised: ``"`line`"`` or ``"`first` (inside f, at
+    `last`)"``, or "" (the cells are registered in linecache by :func:`_run_cell`)."""
+    lines = []
+    tb = err.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith("<cell"):
+            line = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+            if line:
+                lines.append((code.co_name, line if len(line) <= 100 else line[:97] + "..."))
+        tb = tb.tb_next
+    if not lines:
+        return ""
+    if len(lines) == 1 or lines[0][1] == lines[-1][1]:
+        return f"`{lines[-1][1]}`"
+    return f"`{lines[0][1]}` (inside {lines[-1][0]}, at `{lines[-1][1]}`)"
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     rfile = os.fdopen(int(argv[0]), "rb")
     wfile = os.fdopen(int(argv[1]), "wb")
     limit = int(argv[2]) if len(argv) > 2 else 100_000
+    confined = len(argv) > 3 and argv[3] == "confined"
     # The student's prints are kept per cell, capped: unbounded output cannot fill memory.
     stdout, stderr = _CappedText("stdout", limit), _CappedText("stderr", limit)
     sys.stdout, sys.stderr = stdout, stderr
@@ -165,10 +373,11 @@ def main(argv=None):
     import numpy as np  # imported before student code, like a kernel's setup
 
     import rnnlib
-    from rnnlib._guard import ReferenceUsedError, call_blocked
+    from rnnlib._guard import ReferenceUsedError
 
     from rnngrade import wire
 
+    watch = _Watch(confined)
     namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _FakeIPython}
     handles = {}
 
@@ -187,11 +396,37 @@ def main(argv=None):
             os._exit(0)
         return json.loads(line)
 
+    calls = []  # the judge's calls under way: [args, kwargs, what the judge last saw of them]
+
+    def changes(call_state):
+        """The call's arguments now, each marked the same if the judge's copy already holds
+        it (what the judge sent, or the last change it was told of)."""
+        args, kwargs, seen_args, seen_kwargs = call_state
+        out = []
+        for i, new in enumerate(wire.encode(list(args), to_handle)):
+            same = i < len(seen_args) and seen_args[i] == new
+            out.append(wire.SAME if same else new)
+            if i < len(seen_args):
+                seen_args[i] = new
+        kw_out = []
+        for k, v in wire.encode(dict(kwargs), to_handle)["__dict__"]:
+            kw_out.append([k, wire.SAME if isinstance(k, str) and seen_kwargs.get(k) == v else v])
+            if isinstance(k, str):
+                seen_kwargs[k] = v
+        return out, {"__dict__": kw_out}
+
     def make_callback(cbid):
         def callback(*args, **kwargs):
+            # The judge's function may read an argument the student's function is changing in
+            # place (a numerical gradient perturbs x, then calls f, which reads x): the judge
+            # is told of those changes first.
+            sync = None
+            if calls:
+                now, kw_now = changes(calls[-1])
+                sync = {"args": now, "kwargs": kw_now}
             send({"op": "callback", "id": cbid,
                   "args": wire.encode(list(args), to_handle),
-                  "kwargs": wire.encode(dict(kwargs), to_handle)})
+                  "kwargs": wire.encode(dict(kwargs), to_handle), "sync": sync})
             reply = recv()
             if not reply.get("ok"):
                 raise RuntimeError(reply.get("error", "the grader's function failed"))
@@ -206,6 +441,72 @@ def main(argv=None):
 
     def describe(err):
         return f"{type(err).__name__}: {err}"
+
+    def call(msg):
+        """The judge's call of a student's function, all of it inside one window: the call,
+        what it returned and its arguments after it, encoded (encoding runs the student's
+        code too: a tuple's ``__iter__``, an array subclass's properties), or its error."""
+        target = msg["target"]
+        fn = namespace[target["name"]] if "name" in target else handles[int(target["handle"])]
+        args = wire.decode(msg["args"], from_handle)
+        kwargs = wire.decode(msg["kwargs"], from_handle)
+        seen_kwargs = {k: v for k, v in msg["kwargs"].get("__dict__", []) if isinstance(k, str)}
+        state = [args, kwargs, list(msg["args"]), seen_kwargs]
+        calls.append(state)
+        try:
+            # From the guard's student entry: a "function" that is itself an rnnlib
+            # reference (or a partial of one) is refused like a call from the student.
+            result = watch.entry(fn, args, kwargs)
+        except NotImplementedError as err:
+            return {"ok": False, "kind": "NotImplementedError", "error": str(err)}
+        except ReferenceUsedError:
+            raise
+        except BaseException as err:  # noqa: BLE001 - SystemExit too: it is feedback
+            return {"ok": False, "kind": "error", "etype": type(err).__name__,
+                    "error": str(err), "where": _where(err)}
+        finally:
+            calls.pop()
+        # The arguments after the call; those the judge's copy already holds are marked the
+        # same (the judge then neither decodes nor writes them back).
+        after, kw_after = changes(state)
+        return {"ok": True, "value": wire.encode(result, to_handle), "args": after,
+                "kwargs": kw_after}
+
+    def operate(msg):
+        op = msg["op"]
+        obj = handles[int(msg["handle"])]
+        if op == "attr":
+            value = getattr(obj, msg["name"])
+        elif op == "item":
+            value = obj[wire.decode(msg["key"], from_handle)]
+        elif op == "len":
+            value = len(obj)
+        else:
+            value = list(obj)
+        return {"ok": True, "value": wire.encode(value, to_handle)}
+
+    def lookup(msg):
+        name = msg["name"]
+        if name not in namespace:
+            return {"ok": True, "defined": False}
+        value = namespace[name]
+        is_callable = callable(value)
+        return {"ok": True, "defined": True, "callable": is_callable,
+                "value": None if is_callable else wire.encode(value, to_handle)}
+
+    def answer(work, msg):
+        def guarded():
+            try:
+                return work(msg)
+            except ReferenceUsedError:
+                raise
+            except Exception as err:  # noqa: BLE001 - described in the window: str() is theirs
+                return {"ok": False, "kind": "error", "error": describe(err)}
+
+        try:
+            return watch.run(guarded)
+        except ReferenceUsedError as err:
+            return {"ok": False, "kind": "ReferenceUsedError", "error": str(err)}
 
     send({"op": "hello", "rnnlib": os.path.realpath(rnnlib.__file__), "numpy": np.__version__,
           "uid": os.getuid(), "euid": os.geteuid(), "caps": _capabilities()})
@@ -223,53 +524,12 @@ def main(argv=None):
                                                namespace, stdout, stderr, limit)
                 send({"ok": ok, "error": error, "outputs": outputs})
             elif op == "lookup":
-                name = msg["name"]
-                if name not in namespace:
-                    send({"ok": True, "defined": False})
-                else:
-                    value = namespace[name]
-                    send({"ok": True, "defined": True, "callable": callable(value),
-                          "value": None if callable(value) else wire.encode(value, to_handle)})
+                send(answer(lookup, msg))
             elif op == "call":
-                target = msg["target"]
-                fn = namespace[target["name"]] if "name" in target else handles[int(target["handle"])]
-                args = wire.decode(msg["args"], from_handle)
-                kwargs = wire.decode(msg["kwargs"], from_handle)
-                try:
-                    # From the guard's student entry: a "function" that is itself an rnnlib
-                    # reference (or a partial of one) is refused like a call from the student.
-                    result = call_blocked(fn, *args, **kwargs)
-                except NotImplementedError as err:
-                    send({"ok": False, "kind": "NotImplementedError", "error": str(err)})
-                    continue
-                except ReferenceUsedError as err:
-                    send({"ok": False, "kind": "ReferenceUsedError", "error": str(err)})
-                    continue
-                except BaseException as err:  # noqa: BLE001 - SystemExit too: it is feedback
-                    send({"ok": False, "kind": "error", "etype": type(err).__name__,
-                          "error": str(err)})
-                    continue
-                # The arguments after the call; those the call left as they came are marked
-                # the same (the judge then neither decodes nor writes them back).
-                after = wire.encode(list(args), to_handle)
-                after = [wire.SAME if new == old else new for new, old in zip(after, msg["args"])]
-                kw_after = wire.encode(dict(kwargs), to_handle)
-                kw_before = {k: v for k, v in msg["kwargs"].get("__dict__", []) if isinstance(k, str)}
-                kw_after = {"__dict__": [[k, wire.SAME if kw_before.get(k) == v else v]
-                                         for k, v in kw_after["__dict__"]]}
-                send({"ok": True, "value": wire.encode(result, to_handle),
-                      "args": after, "kwargs": kw_after})
+                send(answer(call, msg))
             elif op in ("attr", "item", "len", "iter"):
-                obj = handles[int(msg["handle"])]
-                if op == "attr":
-                    value = getattr(obj, msg["name"])
-                elif op == "item":
-                    value = obj[wire.decode(msg["key"], from_handle)]
-                elif op == "len":
-                    value = len(obj)
-                else:
-                    value = list(obj)
-                send({"ok": True, "value": wire.encode(value, to_handle)})
+                reply = answer(operate, msg)
+                send(reply)
             else:
                 send({"ok": False, "kind": "protocol", "error": f"unknown op {op!r}"})
         except BaseException as err:  # noqa: BLE001 - a failing cell is the student's feedback

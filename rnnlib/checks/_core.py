@@ -194,10 +194,15 @@ def _failing_line(err):
     the function being checked; the last is where it failed. When they differ (the checked
     function called another of the student's), both are named: the mistake is often in what
     the outer line passed in (an ``h0`` of the wrong size), not in the inner line that crashed.
+    An error raised in another process (the grader's worker) carries that phrase, made there,
+    as ``student_line``.
     """
     import linecache
     import os
 
+    if hasattr(err, "student_line"):
+        # Raised in another process (the grader's confined worker), which said where.
+        return str(err.student_line or "")
     skip = tuple(os.path.dirname(m.__file__) for m in (np, _rnnlib_package()))
     lines = []
     tb = err.__traceback__

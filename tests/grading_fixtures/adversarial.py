@@ -232,6 +232,56 @@ def adversarial_class(release, secrets):
         nb.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {
             "grade_id": ["a", "list"], "grade": True, "points": "lots"}}))
     add("malformed_meta", student(release, edit=malformed), 7, ["metadata was removed", "put back"])
+    # Attacks of the third round: getting around the guard that refuses rnnlib's references
+    # in the student's process, forging what the judge reads, and honest styles it misread.
+    nt = ("from typing import NamedTuple\n\nclass Cache(NamedTuple):\n    x: object\n    h0: object\n"
+          "    hs: object\n    Wxh: object\n    Whh: object\n\n")
+    add("namedtuple_cache", student(release, dict(ok, seq=nt + ok["seq"].replace(
+        "return hs, (x, h0, hs, Wxh, Whh)", "return hs, Cache(x, h0, hs, Wxh, Whh)"))), 7)
+    ref_call = "    return rnnlib.rnn.rnn_forward(x, h0, Wxh, Whh, bh)\n"
+    sig = "import rnnlib\ndef rnn_forward(x, h0, Wxh, Whh, bh):\n"
+    add("lazy_tuple", student(release, dict(ok, seq=(
+        "import rnnlib\nclass Lazy(tuple):  # the reference runs when the grader reads it\n"
+        "    def __iter__(self):\n        return iter(rnnlib.rnn.rnn_forward(*self.args))\n"
+        "def rnn_forward(x, h0, Wxh, Whh, bh):\n    out = Lazy(())\n"
+        "    out.args = (x, h0, Wxh, Whh, bh)\n    return out"))), 4, ["reference"])
+    add("patches_guard", student(release, dict(ok, seq=sig + ref_call), extra=[("setup", (
+        "import sys, rnnlib._guard\nrnnlib._guard._REFERENCES = {}\n"
+        "sys.setprofile = lambda hook: None"))]), 0, ["rnnlib._guard"])
+    add("profiler_off", student(release, dict(ok, seq=sig + (
+        "    import sys\n    hook = sys.getprofile()\n    sys.setprofile(None)\n"
+        "    out = rnnlib.rnn.rnn_forward(x, h0, Wxh, Whh, bh)\n    sys.setprofile(hook)\n"
+        "    return out"))), 4, ["switched off"])
+    add("reference_thread", student(release, dict(ok, seq=sig + (
+        "    import _thread\n    box, lock = [], _thread.allocate_lock()\n    lock.acquire()\n"
+        "    def work():\n        box.append(rnnlib.rnn.rnn_forward(x, h0, Wxh, Whh, bh))\n"
+        "        lock.release()\n    _thread.start_new_thread(work, ())\n    lock.acquire()\n"
+        "    return box[0]"))), 4, ["thread"])
+    add("reloads_reference", student(release, dict(ok, seq=sig + (
+        "    import importlib, types\n    fresh = importlib.reload(rnnlib.rnn).rnn_forward\n"
+        "    return fresh(x, h0, Wxh, Whh, bh)"))), 4, ["reference"])
+    add("launders_reference", student(release, dict(ok, seq=sig + (
+        "    from rnnlib.checks._engine import with_forward\n"
+        "    run = with_forward(lambda *a: (None, a), lambda d, a: rnnlib.rnn.rnn_forward(*a))\n"
+        "    return run(x, h0, Wxh, Whh, bh, None)"))), 4, ["reference"])
+    add("reference_process", student(release, dict(ok, seq=sig + (
+        "    import pickle, subprocess, sys\n    code = ('import pickle, sys, rnnlib; a = pickle.load(sys.stdin.buffer); '\n"
+        "            'sys.stdout.buffer.write(pickle.dumps(rnnlib.rnn.rnn_forward(*a)))')\n"
+        "    done = subprocess.run([sys.executable, '-c', code], capture_output=True,\n"
+        "                          input=pickle.dumps((x, h0, Wxh, Whh, bh)))\n"
+        "    return pickle.loads(done.stdout)"))), 4, ["subprocess"])
+    add("fake_diagnosis", student(release, dict(ok, seq=(
+        "class CheckFailed(AssertionError):\n    mistake_id = 'rnn_forward/state-not-carried'\n"
+        "def rnn_forward(x, h0, Wxh, Whh, bh):\n"
+        "    raise CheckFailed('rnn_forward/state-not-carried')"))), 4)
+    # The last cell writes its own answer on the worker's pipe: 3 MB of text, HTML, no PNG.
+    forged = ("import json, os, sys\nos.write(int(sys.argv[2]), (json.dumps({'ok': True, 'outputs': [\n"
+              "    {'output_type': 'stream', 'name': 'stdout', 'text': 'F' * 3_000_000},\n"
+              "    {'output_type': 'display_data', 'metadata': {}, 'data': {\n"
+              "        'image/png': 'bm90IGEgcG5n', 'text/html': '<script>window.pwned = 4</script>'}}]})\n"
+              "    + '\\n').encode())")
+    add("forged_outputs", student(release, edit=lambda nb: nb.cells.append(
+        nbformat.v4.new_code_cell(forged))), 7)
     add("corrupt", b'{"cells": [ this is not json', 0, ["not valid JSON"])
     add("missing", b"", 0, ["No notebook"], filename=None)
     add("misnamed", student(release), 7, ["named"], filename="my homework (1).ipynb")
