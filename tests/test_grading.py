@@ -463,7 +463,7 @@ def test_command_finishes_with_exit_0_and_prints_the_table(adversarial_run):
 
 
 STUDENTS = ["honest", "honest_half", "untouched", "loop_cell", "loop_call", "exit_call",
-            "exit_cell", "segfault", "memory_bomb", "output_flood", "syntax_error",
+            "exit_cell", "segfault", "ctypes_raw_memory", "memory_bomb", "output_flood", "syntax_error",
             "deleted_test", "edited_test", "duplicated", "retyped", "patched_checks",
             "calls_reference", "reads_solutions", "reads_other", "reads_seed", "network",
             "writes_outside", "corrupt", "missing", "misnamed", "old_format",

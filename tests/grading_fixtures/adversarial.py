@@ -124,9 +124,15 @@ def adversarial_class(release, secrets):
     add("exit_call", student(release, dict(ok, seq=ok["seq"].replace(
         "hs, h = [], h0", "import os; os._exit(1)\n    hs, h = [], h0"))), 4, ["process"])
     add("exit_cell", student(release, extra=[("seq", "import os\nos._exit(3)")]), 7, ["crashed"])
+    # A crash while the grader calls the function: the worker dies of SIGSEGV and the judge
+    # goes on with a fresh one.
     add("segfault", student(release, dict(ok, back=ok["back"].replace(
+        "x_t, h_prev", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)\n    x_t, h_prev",
+        1))), 5, ["SIGSEGV"])
+    # Raw memory through ctypes inside the grader's call is refused before it can crash.
+    add("ctypes_raw_memory", student(release, dict(ok, back=ok["back"].replace(
         "x_t, h_prev", "import ctypes; ctypes.string_at(0)\n    x_t, h_prev", 1))), 5,
-        ["SIGSEGV"])
+        ["ctypes"])
     add("memory_bomb", student(release, dict(ok, seq=ok["seq"].replace(
         "hs, h = [], h0", "hog = bytearray(8 * 2**30)\n    hs, h = [], h0"))), 4, ["MemoryError"])
     add("output_flood", student(release, extra=[
