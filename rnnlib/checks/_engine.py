@@ -301,7 +301,15 @@ def _compile_edited(fn, edits, name):
     exec(code, namespace)  # noqa: S102 - our own source, edited by our own catalogue
     out = namespace[fn.__name__]
     out.__name__ = name or f"{fn.__name__}_variant"
-    return out
+    return _not_the_reference(out)
+
+
+def _not_the_reference(fn):
+    """A variant's code is the reference's edited copy, written at the same place (file, line):
+    rename its code object, so that the guard, which knows a reference's copied code by where
+    it was written, does not take a catalogued mistake run as the student for the reference."""
+    fn.__code__ = fn.__code__.replace(co_qualname=fn.__code__.co_qualname + "<variant>")
+    return fn
 
 
 def _rebind(fn, replace, name):
@@ -317,7 +325,7 @@ def _rebind(fn, replace, name):
     out = namespace[fn.__name__]
     assert isinstance(out, types.FunctionType)
     out.__name__ = name or f"{fn.__name__}_variant"
-    return out
+    return _not_the_reference(out)
 
 
 # ---------------------------------------------------------------------------------------------
