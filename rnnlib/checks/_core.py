@@ -149,7 +149,7 @@ def call_student(fn, *args, name=None, allow=(), copy_args=True, **kwargs):
         raise CheckFailed(f"{name} should be a function, but it is {fmt_shape(fn)}.",
                           mistake_id="generic/not-a-function")
     if copy_args:
-        args = [a.copy() if isinstance(a, _ndarray) else a for a in args]
+        args = [a.copy(order="K") if isinstance(a, _ndarray) else a for a in args]
     try:
         return call_blocked(fn, *args, allow=allow, **kwargs)
     except (NotImplementedError, CheckFailed):

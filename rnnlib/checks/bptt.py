@@ -69,6 +69,10 @@ def _test_functions(rng, hidden):
 
         cases += [("f(x) = sum(c * x**2 + x**3), x 3-D", f_quadratic, rng.standard_normal((2, 3, 2))),
                   ("f(x) = exp(x[0]), one entry", f_exp, rng.standard_normal(1))]
+    # x = M.T, a transposed view (not contiguous in memory), as in a gradient with respect to
+    # W.T: x.ravel() and x.reshape(-1) are then copies, not views of x.
+    cases.append(("f(x) = sum(a*sin(x)) + sum(x**3)/2, x = M.T (a transposed array, not "
+                  "contiguous in memory)", f_sin_cube, rng.standard_normal((4, 3)).T))
     return cases
 
 
@@ -126,6 +130,22 @@ _RESTORED_BY_ARITHMETIC = Mistake(
 def _perturbs_a_copy(f, x, h=1e-5):
     """The reference perturbing a copy of x: an f that reads x itself never sees the change."""
     return _num_grad(f, x.copy(), h)
+
+
+def _perturbs_a_flat_copy(f, x, h=1e-5):
+    """The reference perturbing x.ravel(): a view of x when x is contiguous, a copy when it is
+    not (a transposed array), and then f, which reads x, never sees the change."""
+    return _num_grad(lambda _: f(x), x.ravel(), h).reshape(x.shape)
+
+
+_PERTURBS_A_FLAT_COPY = Mistake(
+    "numerical_gradient/perturbs-a-flat-copy",
+    "Its gradient is all zeros when x is a transposed array (x = M.T), which is not contiguous "
+    "in memory: x.ravel() and x.reshape(-1) are views of x only when x is contiguous; otherwise "
+    "they are copies, so writing into the flat array never changes x and f(x) never sees the "
+    "step. Perturb x itself: for i in np.ndindex(x.shape): old = x[i]; x[i] = old + h; ... "
+    "(x.flat[k] also writes into x).",
+    _perturbs_a_flat_copy, "ch04-gradient-check")
 
 
 _PERTURBS_A_COPY = Mistake(
@@ -187,6 +207,7 @@ NUMERICAL_GRADIENT = Exercise(
         _NOT_RESTORED,
         _RESTORED_BY_ARITHMETIC,
         _PERTURBS_A_COPY,
+        _PERTURBS_A_FLAT_COPY,
     ],
 )
 
@@ -261,7 +282,8 @@ def check_numerical_gradient(numerical_gradient, hidden=False):
         unchanged when it returns. ``f`` may read ``x`` itself (a closure), so ``x`` must be
         perturbed in place: one case's ``f`` ignores its argument.
     hidden : bool
-        Hidden tests: other seeds, a 3-D ``x`` and a one-element ``x``.
+        Hidden tests: other seeds, a 3-D ``x`` and a one-element ``x``. Visible and hidden
+        tests both pass a transposed ``x`` (not contiguous in memory).
     """
     _check_numerical_gradient(numerical_gradient, hidden)
     print("numerical_gradient: all checks passed.")
