@@ -626,6 +626,41 @@ def _table_tie_step(prev, state):
     return np.log(TABLE_TIE[prev]), state
 
 
+class _TiedTables:
+    """A decoder of V = 10 tokens whose next-token probabilities come from a table with few
+    distinct values (1, 2 or 4, eos half as likely, normalised per row), one table per example
+    (the state carries the example's number): many candidates tie exactly, among k * V = 30 of
+    them, so an unstable sort (np.argsort's default, whose order of equal keys depends on the
+    length of the row and on the machine's SIMD sort) keeps other candidates than the first of
+    equal scores."""
+
+    V = 10
+
+    def __init__(self, seeds):
+        tables = []
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            table = np.array([1.0, 2.0, 4.0])[rng.integers(0, 3, (self.V, self.V))]
+            table[:, 0] *= 0.5
+            tables.append(np.log(table / table.sum(axis=1, keepdims=True)))
+        self.tables = np.array(tables)
+
+    def __call__(self, prev, state):
+        return self.tables[state[:, 0].astype(np.int64), np.asarray(prev)], state
+
+    def __repr__(self):
+        return "a decoder with tied probabilities (V=10)"
+
+
+def _tied_case():
+    """Three examples, k = 3: the first of equal candidates (by hypothesis, then token) kept."""
+    step = _TiedTables((1, 4, 5))
+    state = np.arange(3, dtype=float)[:, None]
+    return Case("a decoder whose probabilities tie exactly (a table of V=10 tokens with values 1, "
+                "2 or 4 per row, normalised), B=3, bos=9, eos=0, max_len=3, k=3",
+                (step, state, 9, 0, 3, 3), {}, {"B": 3})
+
+
 def _table_case(B, k=None, which="book"):
     step, name, max_len = {"book": (_table_step, "the table of the book", 3),
                            "early": (_table_early_step, "a second table (answer 'a .')", 3),
@@ -663,7 +698,7 @@ def _make_beam_cases(hidden):
     # The tables come first: their answers are worked out by hand and tell the catalogued
     # mistakes apart best, so a match found there is confirmed on the random decoders.
     tables = [_table_case(2 if hidden else 1, 2), _table_case(1, 2, "early"), _table_case(1, 2, "wide"),
-              _table_case(1, 1, "tie")]
+              _table_case(1, 1, "tie"), _tied_case()]
     return tables + cases
 
 
@@ -1080,6 +1115,13 @@ BEAM = Exercise(
                 "or sort by (-score, hypothesis, token).",
                 mutate(_beam, (_TOP, "top = np.argsort(candidates, axis=1, kind=\"stable\")[:, ::-1][:, :k]")),
                 "ch09-beam"),
+        _mistake("beam_search/unstable-sort",
+                "Among candidates with equal scores your pruning does not keep the first (by "
+                "hypothesis, then token), as the exercise asks: np.argsort's default sort "
+                "(quicksort) is not stable: on a long row (here k * V = 30 candidates) it may put "
+                "equal scores in any order. Use a stable sort, np.argsort(-row, kind=\"stable\")[:k], "
+                "which keeps equal candidates in their order.",
+                mutate(_beam, (_TOP, "top = np.argsort(-candidates, axis=1)[:, :k]")), "ch09-beam"),
         _mistake("beam_search/raw-score-returned",
                 "The right hypotheses, but the scores returned are their total log-probabilities: "
                 "return the normalised score, score / length, by which they were chosen.",
