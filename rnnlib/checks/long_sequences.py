@@ -311,6 +311,16 @@ _IN_PLACE = Mistake(
     mutate(_clip, (_RETURN, "for g in grads.values():\n        g *= scale\n    return grads, norm")),
     "ch05-clipping")
 
+_RETURNS_ITS_INPUT = Mistake(
+    "clip_by_global_norm/returns-the-callers-arrays",
+    "When no clipping is needed it returns the caller's own arrays (return grads, n, or "
+    "{k: g ...} with the same g): the exercise asks for a new dict of new arrays, so that a "
+    "caller who later changes the clipped gradients (an update written g *= lr, say) does not "
+    "change its own. Return {k: g * scale for k, g in grads.items()} in both cases (scale = 1.0 "
+    "when the norm is within max_norm), or copy the arrays.",
+    mutate(_clip, (_RETURN, "if scale == 1.0:\n        return grads, norm\n    " + _RETURN)),
+    "ch05-clipping")
+
 CLIP_BY_GLOBAL_NORM = Exercise(
     name="clip_by_global_norm",
     reference=_clip,
@@ -353,13 +363,32 @@ CLIP_BY_GLOBAL_NORM = Exercise(
                 mutate(_clip, (_GLOBAL, "return float(sum(float(np.sqrt(np.sum(g * g))) for g in grads.values()))"),
                        inner=_optim.global_norm), "ch05-clipping"),
         _IN_PLACE,
+        _RETURNS_ITS_INPUT,
     ],
 )
 
 
+def _shares_the_callers_arrays(clip_by_global_norm, hidden):
+    """On a case that needs no clipping: does the result hold (or is it) the caller's arrays?"""
+    for case in _clip_cases(hidden):
+        grads, max_norm = case.args
+        if _optim.global_norm(grads) > max_norm:
+            continue
+        given = {k: v.copy() for k, v in grads.items()}
+        out = call_student(clip_by_global_norm, given, max_norm, copy_args=False)
+        clipped = out[0] if isinstance(out, tuple) and out else None
+        if clipped is given:
+            return case
+        if isinstance(clipped, dict) and any(
+                isinstance(v, np.ndarray) and any(np.shares_memory(v, g) for g in given.values())
+                for v in clipped.values()):
+            return case
+    return None
+
+
 def _check_clip(clip_by_global_norm, hidden=False, quiet=True):
     try:
-        run_check(CLIP_BY_GLOBAL_NORM, clip_by_global_norm, hidden, quiet=quiet)
+        run_check(CLIP_BY_GLOBAL_NORM, clip_by_global_norm, hidden, quiet=True)
     except CheckFailed as err:
         if err.mistake_id == "generic/changes-input":  # grads changed: name it
             raise CheckFailed(f"clip_by_global_norm: {_IN_PLACE.says}", mistake_id=_IN_PLACE.id) from None
@@ -373,6 +402,12 @@ def _check_clip(clip_by_global_norm, hidden=False, quiet=True):
                 raise CheckFailed("clip_by_global_norm returns (norm, clipped): return the two in the "
                                   "order (clipped, norm).", mistake_id="generic/returns") from None
         raise
+    case = _shares_the_callers_arrays(clip_by_global_norm, hidden)
+    if case is not None:
+        raise CheckFailed(f"clip_by_global_norm: {_RETURNS_ITS_INPUT.says} ({case.label})",
+                          mistake_id=_RETURNS_ITS_INPUT.id)
+    if not quiet:
+        print("clip_by_global_norm: all checks passed.")
 
 
 CLIP_BY_GLOBAL_NORM.check_student = _check_clip
