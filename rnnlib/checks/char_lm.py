@@ -1320,6 +1320,11 @@ PERPLEXITY = Exercise(
                 "That is e ** -loss, the geometric mean of the probabilities the model gives the "
                 "right characters (at most 1); the perplexity is its inverse, e ** loss.",
                 mutate(_perplexity, (_PPL, "math.exp(-float(loss_nats))")), "ch06-perplexity"),
+        Mistake("perplexity/one-over-loss",
+                "That is 1 / loss, the inverse of the loss itself: the perplexity undoes the "
+                "logarithm, e ** loss (np.exp(loss)), the number of characters the model is as "
+                "unsure as if it chose uniformly among them.",
+                mutate(_perplexity, (_PPL, "1.0 / float(loss_nats)")), "ch06-perplexity"),
         Mistake("perplexity/unchanged",
                 "That is the loss itself: the perplexity is e ** loss.",
                 mutate(_perplexity, (_PPL, "float(loss_nats)")), "ch06-perplexity"),
