@@ -22,7 +22,7 @@ from rnnlib import gradcheck as _gc
 from rnnlib import rnn as _rnn
 from rnnlib.cells import RNNCell
 from rnnlib.checks._core import CheckFailed, call_student, case_seeds
-from rnnlib.checks._engine import Case, Exercise, Mistake, _rebind, close, mutate, run_backward_check, run_check
+from rnnlib.checks._engine import Case, Exercise, Mistake, _rebind, close, is_number, mutate, run_backward_check, run_check
 from rnnlib.checks._questions import Question, Wrong, question_set
 from rnnlib.checks.rnn import BACKWARD as _RNN_BACKWARD
 from rnnlib.checks.rnn import STEP_BACKWARD as _RNN_STEP_BACKWARD
@@ -322,8 +322,47 @@ def _rel_error_cases(hidden):
 _RATIO = "float(np.linalg.norm(a - b) / denom)"
 _DENOM = "denom = np.linalg.norm(a) + np.linalg.norm(b)"
 
+def _diagnose_rel_error(got, expected, case):
+    """An entry-by-entry relative error (its largest or its mean), whatever small number keeps
+    its denominators from 0: the catalogued variant uses CS231n's 1e-8, a student may use none."""
+    mine = got.get("rel_error")
+    if not is_number(mine):
+        return None
+    a, b = (np.asarray(v, dtype=float) for v in case.args)
+    num, den = np.abs(a - b), np.abs(a) + np.abs(b)
+    for floor in (0.0, 1e-300, 1e-12, 1e-10, 1e-8, 1e-6):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(den == 0, 0.0, num / np.maximum(den, floor))
+        for reduce in (np.max, np.mean):
+            if ratio.size and close(float(mine), float(reduce(ratio)), 1e-6, 1e-12):
+                entry = _ENTRYWISE.says if reduce is np.max else _ENTRYWISE_MEAN.says
+                mid = _ENTRYWISE.id if reduce is np.max else _ENTRYWISE_MEAN.id
+                return mid, (f"rel_error is {float(mine):.6g}; the right value is "
+                             f"{float(expected['rel_error']):.6g}. {entry}")
+    return None
+
+
+_ENTRYWISE = Mistake(
+    "rel_error/entrywise",
+    "It is the largest entry-by-entry relative error, max |a - b| / (|a| + |b|) (CS231n's "
+    "formula). This course takes norms of the whole arrays, ||a - b|| / (||a|| + ||b||) with "
+    "np.linalg.norm, so that entries that are nearly 0 in both do not turn rounding noise into "
+    "a large error.",
+    mutate(_rel_error, (f"return {_RATIO}",
+                        "return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)))")),
+    "ch04-gradient-check")
+
+_ENTRYWISE_MEAN = Mistake(
+    "rel_error/entrywise-mean",
+    "It is the mean of entry-by-entry relative errors: this course takes norms of "
+    "the whole arrays, ||a - b|| / (||a|| + ||b||).",
+    mutate(_rel_error, (f"return {_RATIO}",
+                        "return float(np.mean(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))")),
+    "ch04-gradient-check")
+
 REL_ERROR = Exercise(
     name="rel_error",
+    diagnose=_diagnose_rel_error,
     reference=_rel_error,
     cases=_rel_error_cases,
     returns=("rel_error",),
@@ -358,12 +397,7 @@ REL_ERROR = Exercise(
                 "themselves (square roots of those sums), np.linalg.norm.",
                 mutate(_rel_error, (_DENOM, "denom = np.sum(a ** 2) + np.sum(b ** 2)"),
                        (_RATIO, "float(np.sum((a - b) ** 2) / denom)")), "ch04-gradient-check"),
-        Mistake("rel_error/entrywise-mean",
-                "It is the mean of entry-by-entry relative errors: this course takes norms of "
-                "the whole arrays, ||a - b|| / (||a|| + ||b||).",
-                mutate(_rel_error, (f"return {_RATIO}",
-                                    "return float(np.mean(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))")),
-                "ch04-gradient-check"),
+        _ENTRYWISE_MEAN,
         Mistake("rel_error/zero-arrays",
                 "For two all-zero arrays it divides 0 by 0 and returns nan: when ||a|| + ||b|| "
                 "is 0 the arrays are equal, so return 0.0.",
@@ -381,13 +415,7 @@ REL_ERROR = Exercise(
                 "their squares, np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)).",
                 mutate(_rel_error, (_DENOM, "denom = np.sum(np.abs(a)) + np.sum(np.abs(b))"),
                        (_RATIO, "float(np.sum(np.abs(a - b)) / denom)")), "ch04-gradient-check"),
-        Mistake("rel_error/entrywise",
-                "It is the largest entry-by-entry relative error (CS231n's formula). This course "
-                "takes norms of the whole arrays, ||a - b|| / (||a|| + ||b||), so that entries "
-                "that are nearly 0 in both do not turn rounding noise into a large error.",
-                mutate(_rel_error, (f"return {_RATIO}",
-                                    "return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)))")),
-                "ch04-gradient-check"),
+        _ENTRYWISE,
     ],
 )
 
