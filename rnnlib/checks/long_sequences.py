@@ -101,6 +101,13 @@ STEP_JACOBIAN = Exercise(
                 "tanh's slope scales the columns of Whh (Whh @ diag(s)): the slope of unit i "
                 "belongs to row i, J = diag(s) @ Whh with s = 1 - h_t**2.",
                 mutate(_step_jacobian, (_J, "return (1.0 - h_t**2)[..., None, :] * Whh")), "ch05-jacobians"),
+        Mistake("step_jacobian/slope-of-both-units",
+                "Each entry J[i, j] is scaled by the slopes of two units, s[i] * s[j] * Whh[i, j] "
+                "(np.outer(s, s) * Whh): h_prev[j] enters unit i through Whh[i, j] and then through "
+                "unit i's tanh only, so only unit i's slope s[i] = 1 - h_t[i]**2 scales it. "
+                "J = diag(s) @ Whh, or s[:, None] * Whh.",
+                mutate(_step_jacobian, (_J, "return np.outer(1.0 - h_t**2, 1.0 - h_t**2) * Whh")),
+                "ch05-jacobians"),
         Mistake("step_jacobian/no-slope",
                 "J is Whh alone: the chain rule through tanh multiplies it by tanh's derivative "
                 "1 - h_t**2 (one factor per row).",
