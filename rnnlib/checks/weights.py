@@ -917,6 +917,14 @@ def _random_h0(params, x, targets):
     return _sequence_ce(_output_forward(hs, params["Why"], params["by"])[0], targets)
 
 
+def _h0_shape_swapped(params, x, targets):
+    """The reference run from h0 = np.zeros((H, B)): it crashes in the first step's matrix
+    product unless H == B, where those zeros are the right h0."""
+    H, B = params["Whh"].shape[0], x.shape[1]
+    _rnn.rnn_forward(x, np.zeros((H, B)), params["Wxh"], params["Whh"], params["bh"])
+    return _initial_loss(params, x, targets)
+
+
 INITIAL_LOSS = Exercise(
     name="initial_loss",
     reference=_initial_loss,
@@ -925,6 +933,11 @@ INITIAL_LOSS = Exercise(
     section="ch03-initial-loss",
     diagnose=_diagnose_ce,
     mistakes=[
+        Mistake("initial_loss/h0-shape-swapped",
+                "Your h0 has shape (H, B), np.zeros((H, B)): a state has one row per example, "
+                "like x[t] (B, D) and every hidden state (B, H), so h0 = np.zeros((B, H)). The "
+                "first step's product h_prev @ Whh.T then fails because h0's columns are not H.",
+                _h0_shape_swapped, "ch03-initial-loss"),
         Mistake("initial_loss/returns-ln-v",
                 "It returns ln V without running the model: compute the loss of these parameters "
                 "(ln V is what an untrained model should come close to, not the answer).",
