@@ -282,6 +282,11 @@ STEP_BACKWARD = Exercise(
                 "n = tanh(a_n + r * hn), so its gradient is the gradient on n times (1 - n**2), "
                 "times hn, times the sigmoid's slope r * (1 - r).",
                 _edit((_DR, "da[:, :H] = dh * (1.0 - z) * hn * r * (1.0 - r)")), _BACK),
+        Mistake("gru_step_backward/dr-misses-sigmoid-slope",
+                "The reset gate's gradient misses the sigmoid's slope: r = sigmoid(a_r), so the "
+                "gradient on its pre-activation (the block [0:H] of da and dg) is the gradient on "
+                "r, dn_pre * hn, times r * (1 - r).",
+                _edit((_DR, "da[:, :H] = dn_pre * hn")), _BACK),
         Mistake("gru_step_backward/dr-misses-hn",
                 "The reset gate's gradient misses the factor hn: r enters the candidate's "
                 "pre-activation a_n + r * hn, with hn = h_prev @ W_hn.T + b_hn (in the cache), so "
