@@ -543,6 +543,18 @@ RNN_LOSS = Exercise(
                 _model_with(head_loss=mutate(SoftmaxHead.loss, ("dflat[rows, idx] -= 1.0", "dflat[:, idx] -= 1.0"),
                                              inner=softmax_cross_entropy)),
                 "ch04-loss"),
+        Mistake("rnn_loss/onehot-at-every-row-of-a-step",
+                "The gradient on the logits is wrong where you subtract the one-hot targets: "
+                "dlogits[t][:, targets[t]] -= 1 subtracts 1 in every row of step t at every "
+                "target id of that step (the index targets[t] picks whole columns), so example b "
+                "also gets -1 at the other examples' targets. Subtract 1 only at each example's "
+                "own target: dlogits[t][np.arange(B), targets[t]] -= 1 (or subtract np.eye(V)"
+                "[targets]); every gradient follows from dlogits, so all of them are off.",
+                _model_with(head_loss=mutate(SoftmaxHead.loss, (
+                    "dflat[rows, idx] -= 1.0",
+                    "dflat.reshape(T, B, V)[np.arange(T)[:, None, None], np.arange(B)[None, :, None], "
+                    "targets[:, None, :]] -= 1.0"), inner=softmax_cross_entropy)),
+                "ch04-loss"),
         Mistake("rnn_loss/dby-missing",
                 "grads['by'] is all zeros: the output bias b_y gets a gradient too, the sum of "
                 "dlogits over time and batch.",
