@@ -750,6 +750,11 @@ SEQUENCE_CROSS_ENTROPY = Exercise(
     diagnose=_diagnose_ce,
     arg_names=("logits", "targets", "mask"),
     mistakes=[
+        Mistake("sequence_cross_entropy/if-not-mask",
+                "It tests for a missing mask with `if not mask:` (or `if mask:`): the truth value "
+                "of an array of several entries is ambiguous, so this raises as soon as a mask is "
+                "given. Test for the default itself: `if mask is None:`.",
+                _ce(("if mask is None:", "if not mask:")), "ch03-loss"),
         Mistake("sequence_cross_entropy/ignores-mask",
                 "It ignores the mask: padded positions (mask False) must not count.",
                 _ce((_MASK, "mask = np.ones((T, B), dtype=bool)")), "ch03-loss"),
