@@ -1122,6 +1122,7 @@ def _check_cache(exercise, got, expected, case, name):
                     raise CheckFailed(f"{name} returns the right output, but {mistake.says} "
                                       f"({case.label})", mistake_id=mistake.id)
             hint = _holds_instead(field, mine, fields, want) + exercise.cache_hints.get(field, "")
+            hint = _stacked_on_rows(field, mine, right) + hint
             if isinstance(mine, _ndarray) and isinstance(right, _ndarray) and mine.shape == right.shape \
                     and right.ndim >= 3 and close(mine, np.broadcast_to(right[-1], right.shape)):
                 hint = (" Every entry holds the last step's value: the same array was stored at "
@@ -1132,6 +1133,22 @@ def _check_cache(exercise, got, expected, case, name):
                 f"them: the cache must be "
                 f"({', '.join(fields)}).",
                 mistake_id="generic/cache")
+
+
+def _stacked_on_rows(field, mine, right):
+    """A cache field of the wrong shape: which, and whether it holds the right blocks stacked on
+    the first axis, (k*B, H) where (B, k*H) belongs (np.concatenate without axis=1)."""
+    if not (isinstance(mine, _ndarray) and isinstance(right, _ndarray)) or mine.shape == right.shape:
+        return ""
+    text = f" Your {field} has shape {tuple(mine.shape)}, expected {tuple(right.shape)}."
+    if mine.ndim == right.ndim == 2 and mine.size == right.size and right.shape[0] \
+            and mine.shape[0] % right.shape[0] == 0 and mine.shape[0] > right.shape[0]:
+        k = mine.shape[0] // right.shape[0]
+        if right.shape[1] % k == 0 and close(mine, np.concatenate(np.split(right, k, axis=1), axis=0)):
+            text += (f" It holds the {k} blocks stacked on the rows, ({k}B, H), where they belong "
+                     f"side by side, (B, {k}H): np.concatenate stacks along axis 0 unless you give "
+                     "it axis=1 (or use np.hstack).")
+    return text
 
 
 def _shapes(args):
