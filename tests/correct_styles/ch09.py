@@ -320,9 +320,11 @@ def beam_heap(step, state, bos, eos, max_len, k):
     return ids, out
 
 
-def beam_argpartition(step, state, bos, eos, max_len, k):
-    # Vectorised with np.argpartition (no exact ties in the checks), finished hypotheses
-    # collected per example and the best chosen at the end.
+def beam_partition(step, state, bos, eos, max_len, k):
+    # np.partition finds each example's k-th best candidate score; the candidates at least as
+    # good are ordered by (-score, index), so that among equal scores the first (by hypothesis,
+    # then token) is kept, as the exercise asks. Finished hypotheses collected per example and
+    # the best chosen at the end.
     B = state.shape[0]
     score = np.full((B, k), -np.inf)
     score[:, 0] = 0
@@ -334,8 +336,14 @@ def beam_argpartition(step, state, bos, eos, max_len, k):
         log_probs, h = step(prev, h)
         V = log_probs.shape[1]
         cand = (score[:, :, None] + log_probs.reshape(B, k, V)).reshape(B, -1)
-        top = np.argpartition(-cand, k - 1, axis=1)[:, :k] if k < cand.shape[1] else \
-            np.tile(np.arange(cand.shape[1]), (B, 1))
+        top = np.empty((B, k), dtype=int)
+        for b in range(B):
+            row = cand[b]
+            keep = np.arange(row.size)
+            if k < row.size:
+                kth = np.partition(row, row.size - k)[row.size - k]  # the k-th largest score
+                keep = np.flatnonzero(row >= kth)  # ties at the k-th score included
+            top[b] = keep[np.lexsort((keep, -row[keep]))][:k]
         score = np.take_along_axis(cand, top, 1)
         parent, token = top // V, top % V
         hist = np.concatenate([np.take_along_axis(hist, parent[:, :, None], 1), token[:, :, None]], 2)
@@ -385,6 +393,6 @@ STYLES = {
                            attention_backward_loops],
     "greedy_decode": [greedy_vectorised, greedy_one_example_at_a_time, greedy_then_cut],
     "beam_search": [beam_lists_per_example, beam_flat_arrays, beam_log_space_loop, beam_heap,
-                    beam_argpartition],
+                    beam_partition],
     "ch09_questions": [answers_plain, answers_other_types, answers_computed],
 }
