@@ -11,8 +11,11 @@ import types
 
 
 def unguarded(fn):
-    """A copy of ``fn`` that the guard does not recognise as rnnlib's (a new code object)."""
-    copy = types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__,
+    """A copy of ``fn`` that the guard does not recognise as rnnlib's (a new code object, with
+    another qualified name: the guard also knows a reference's copied code by where it was
+    written, file, qualified name and first line)."""
+    code = fn.__code__.replace(co_qualname=fn.__code__.co_qualname + "<student>")
+    copy = types.FunctionType(code, fn.__globals__, fn.__name__,
                               fn.__defaults__, fn.__closure__)
     copy.__kwdefaults__ = fn.__kwdefaults__
     return copy
