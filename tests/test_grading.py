@@ -471,7 +471,7 @@ STUDENTS = ["honest", "honest_half", "untouched", "loop_cell", "loop_call", "exi
             "forged_metadata", "giant_answer", "fills_disk", "malformed_meta",
             "namedtuple_cache", "lazy_tuple", "patches_guard", "profiler_off", "reference_thread",
             "reloads_reference", "launders_reference", "reference_process", "fake_diagnosis",
-            "forged_outputs"]
+            "forged_outputs", "surrogates"]
 
 
 @pytest.mark.parametrize("name", STUDENTS)
