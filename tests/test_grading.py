@@ -236,6 +236,66 @@ def test_confined_busy_loop_is_stopped_by_the_cpu_limit(tmp_path):
     assert proc.returncode in (128 + 24, -24, 128 + 9, -9)  # SIGXCPU (or SIGKILL at the hard limit)
 
 
+UNIX_SOCKET_PROBE = """
+import socket
+try:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect({path!r})
+    s.sendall(b"UPDATE grade SET auto_score = 100")
+    print("connected")
+except OSError as err:
+    print(type(err).__name__)
+"""
+
+
+@needs_bwrap
+def test_confined_process_reaches_no_unix_socket_of_the_machine(tmp_path):
+    # The network namespace hides the network, not the sockets that are files: the
+    # gradebook's PostgreSQL in /run/postgresql (often "trust" for local users), Docker's
+    # socket, the D-Bus of the user running the grader. Here a socket anyone may connect to,
+    # in a folder the sandbox sees (/var/tmp is not hidden).
+    if not os.access("/var/tmp", os.W_OK):
+        pytest.skip("/var/tmp is not writable")
+    folder = Path(tempfile.mkdtemp(prefix="rnn-socket-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    path = str(folder / "gradebook.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    os.chmod(path, 0o777)
+    server.listen(1)
+    server.settimeout(0.5)
+    try:
+        work = prepare_workdir(tmp_path / "work")
+        conf = Confinement(hide=[str(tmp_path)])
+        cmd = conf.command([sys.executable, "-c", UNIX_SOCKET_PROBE.format(path=path)],
+                           [str(work)], str(work))
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        with pytest.raises(OSError):  # socket.timeout: nobody came
+            server.accept()
+    finally:
+        server.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert proc.stdout.strip() == "PermissionError", proc.stdout + proc.stderr
+
+
+@needs_bwrap
+def test_a_sandbox_without_its_socket_filter_fails_closed(tiny_course, tmp_path, monkeypatch):
+    from rnngrade.judge import JudgeUnavailable
+
+    original = Confinement.command
+
+    def without_filter(self, argv, workdirs, cwd):
+        cmd = original(self, argv, workdirs, cwd)
+        at = cmd.index("rnngrade.seccomp")
+        return cmd[:at - 3] + cmd[at + 2:]  # drop "python -s -m rnngrade.seccomp --"
+
+    monkeypatch.setattr(Confinement, "command", without_filter)
+    course, release = tiny_course
+    source = nbformat.read(str(course / "solutions" / A / f"{A}.ipynb"), as_version=4)
+    with pytest.raises(JudgeUnavailable, match="seccomp"):
+        _judge(student(release), source, Limits(cell_timeout=10), tmp_path)
+
+
 PRIVILEGE_PROBE = """
 import os, subprocess
 status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)

@@ -200,6 +200,11 @@ class Worker:
             self.kill()
             raise JudgeUnavailable(f"the sandbox is not unprivileged (user {hello.get('uid')}, "
                                    f"capabilities {hello.get('caps')}): refusing to run student code")
+        if self.confinement.enabled and hello.get("seccomp") != "2":
+            # Without its seccomp filter the sandbox reaches the machine's Unix sockets.
+            self.kill()
+            raise JudgeUnavailable(f"the sandbox has no seccomp filter (Seccomp: {hello.get('seccomp')}): "
+                                   "refusing to run student code")
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
