@@ -471,6 +471,29 @@ def test_a_test_cell_takes_from_the_student_only_the_names_of_the_answers(tiny_c
 
 
 @needs_bwrap
+def test_a_student_who_changes_the_instructors_data_in_place_changes_no_other_students_grade(
+        tiny_course, tmp_path):
+    # The instructor's setup cells run once per grading process and are shared by the class;
+    # a test cell passes their arrays to the student's function, which may change them in place
+    # (the judge mirrors in-place changes). The next student must see the instructor's data.
+    course, release = tiny_course
+    source = nbformat.read(str(course / "solutions" / A / f"{A}.ipynb"), as_version=4)
+    setup = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup.source += ("\nWxh0, Whh0, bh0 = np.full((3, 2), 0.5), np.full((3, 3), 0.1), np.zeros(3)"
+                     "\nx0, h00 = np.ones((1, 2)), np.zeros((1, 3))"
+                     "\nexpected0 = np.tanh(x0 @ Wxh0.T + h00 @ Whh0.T + bh0)")
+    test = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_step")
+    test.source = "assert np.allclose(rnn_step_forward(x0, h00, Wxh0, Whh0, bh0)[0], expected0)"
+    vandal = ("def rnn_step_forward(x_t, h_prev, Wxh, Whh, bh):\n"
+              "    Wxh[...] = 0\n    bh[...] = 7\n    h = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)\n    return h, (x_t, h_prev, h, Wxh, Whh)")
+    first = _judge(student(release, dict(ANSWERS, step=vandal)), source, Limits(cell_timeout=10),
+                   tmp_path / "vandal")
+    assert first.tests["test_step"].points == 0
+    honest = _judge(student(release), source, Limits(cell_timeout=10), tmp_path / "honest")
+    assert honest.tests["test_step"].points == 2, honest.tests["test_step"].message
+
+
+@needs_bwrap
 def test_a_notebook_has_a_time_limit_in_all(tiny_course, tmp_path):
     # Cells that each sleep just under the cell timeout: the notebook's own limit stops them.
     _, release = tiny_course
