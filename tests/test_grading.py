@@ -236,6 +236,66 @@ def test_confined_busy_loop_is_stopped_by_the_cpu_limit(tmp_path):
     assert proc.returncode in (128 + 24, -24, 128 + 9, -9)  # SIGXCPU (or SIGKILL at the hard limit)
 
 
+UNIX_SOCKET_PROBE = """
+import socket
+try:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect({path!r})
+    s.sendall(b"UPDATE grade SET auto_score = 100")
+    print("connected")
+except OSError as err:
+    print(type(err).__name__)
+"""
+
+
+@needs_bwrap
+def test_confined_process_reaches_no_unix_socket_of_the_machine(tmp_path):
+    # The network namespace hides the network, not the sockets that are files: the
+    # gradebook's PostgreSQL in /run/postgresql (often "trust" for local users), Docker's
+    # socket, the D-Bus of the user running the grader. Here a socket anyone may connect to,
+    # in a folder the sandbox sees (/var/tmp is not hidden).
+    if not os.access("/var/tmp", os.W_OK):
+        pytest.skip("/var/tmp is not writable")
+    folder = Path(tempfile.mkdtemp(prefix="rnn-socket-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    path = str(folder / "gradebook.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    os.chmod(path, 0o777)
+    server.listen(1)
+    server.settimeout(0.5)
+    try:
+        work = prepare_workdir(tmp_path / "work")
+        conf = Confinement(hide=[str(tmp_path)])
+        cmd = conf.command([sys.executable, "-c", UNIX_SOCKET_PROBE.format(path=path)],
+                           [str(work)], str(work))
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        with pytest.raises(OSError):  # socket.timeout: nobody came
+            server.accept()
+    finally:
+        server.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert proc.stdout.strip() == "PermissionError", proc.stdout + proc.stderr
+
+
+@needs_bwrap
+def test_a_sandbox_without_its_socket_filter_fails_closed(tiny_course, tmp_path, monkeypatch):
+    from rnngrade.judge import JudgeUnavailable
+
+    original = Confinement.command
+
+    def without_filter(self, argv, workdirs, cwd):
+        cmd = original(self, argv, workdirs, cwd)
+        at = cmd.index("rnngrade.seccomp")
+        return cmd[:at - 3] + cmd[at + 2:]  # drop "python -s -m rnngrade.seccomp --"
+
+    monkeypatch.setattr(Confinement, "command", without_filter)
+    course, release = tiny_course
+    source = nbformat.read(str(course / "solutions" / A / f"{A}.ipynb"), as_version=4)
+    with pytest.raises(JudgeUnavailable, match="seccomp"):
+        _judge(student(release), source, Limits(cell_timeout=10), tmp_path)
+
+
 PRIVILEGE_PROBE = """
 import os, subprocess
 status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
@@ -411,6 +471,29 @@ def test_a_test_cell_takes_from_the_student_only_the_names_of_the_answers(tiny_c
 
 
 @needs_bwrap
+def test_a_student_who_changes_the_instructors_data_in_place_changes_no_other_students_grade(
+        tiny_course, tmp_path):
+    # The instructor's setup cells run once per grading process and are shared by the class;
+    # a test cell passes their arrays to the student's function, which may change them in place
+    # (the judge mirrors in-place changes). The next student must see the instructor's data.
+    course, release = tiny_course
+    source = nbformat.read(str(course / "solutions" / A / f"{A}.ipynb"), as_version=4)
+    setup = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    setup.source += ("\nWxh0, Whh0, bh0 = np.full((3, 2), 0.5), np.full((3, 3), 0.1), np.zeros(3)"
+                     "\nx0, h00 = np.ones((1, 2)), np.zeros((1, 3))"
+                     "\nexpected0 = np.tanh(x0 @ Wxh0.T + h00 @ Whh0.T + bh0)")
+    test = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_step")
+    test.source = "assert np.allclose(rnn_step_forward(x0, h00, Wxh0, Whh0, bh0)[0], expected0)"
+    vandal = ("def rnn_step_forward(x_t, h_prev, Wxh, Whh, bh):\n"
+              "    Wxh[...] = 0\n    bh[...] = 7\n    h = np.tanh(x_t @ Wxh.T + h_prev @ Whh.T + bh)\n    return h, (x_t, h_prev, h, Wxh, Whh)")
+    first = _judge(student(release, dict(ANSWERS, step=vandal)), source, Limits(cell_timeout=10),
+                   tmp_path / "vandal")
+    assert first.tests["test_step"].points == 0
+    honest = _judge(student(release), source, Limits(cell_timeout=10), tmp_path / "honest")
+    assert honest.tests["test_step"].points == 2, honest.tests["test_step"].message
+
+
+@needs_bwrap
 def test_a_notebook_has_a_time_limit_in_all(tiny_course, tmp_path):
     # Cells that each sleep just under the cell timeout: the notebook's own limit stops them.
     _, release = tiny_course
@@ -471,7 +554,7 @@ STUDENTS = ["honest", "honest_half", "untouched", "loop_cell", "loop_call", "exi
             "forged_metadata", "giant_answer", "fills_disk", "malformed_meta",
             "namedtuple_cache", "lazy_tuple", "patches_guard", "profiler_off", "reference_thread",
             "reloads_reference", "launders_reference", "reference_process", "fake_diagnosis",
-            "forged_outputs"]
+            "forged_outputs", "surrogates"]
 
 
 @pytest.mark.parametrize("name", STUDENTS)

@@ -29,7 +29,6 @@ import builtins
 import contextlib
 import dataclasses
 import io
-import json
 import os
 import select
 import signal
@@ -200,6 +199,11 @@ class Worker:
             self.kill()
             raise JudgeUnavailable(f"the sandbox is not unprivileged (user {hello.get('uid')}, "
                                    f"capabilities {hello.get('caps')}): refusing to run student code")
+        if self.confinement.enabled and hello.get("seccomp") != "2":
+            # Without its seccomp filter the sandbox reaches the machine's Unix sockets.
+            self.kill()
+            raise JudgeUnavailable(f"the sandbox has no seccomp filter (Seccomp: {hello.get('seccomp')}): "
+                                   "refusing to run student code")
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -807,9 +811,6 @@ def executed_notebook(nb, report):
     return out
 
 
-_TRUSTED_CACHE = {}
-
-
 def _defined_names(source):
     try:
         tree = ast.parse(source)
@@ -845,10 +846,12 @@ def trusted_namespace(source_nb):
     run (their demonstrations would call the student's functions, and can be slow). Names that
     solution cells define are removed, so the test cells always find the *student's* functions
     in the worker.
+
+    Run afresh for each notebook, never shared between notebooks: a test cell passes the
+    instructor's arrays (and random generators) to the student's function, which may change
+    them in place (the judge mirrors in-place changes), and the next student must be graded on
+    the instructor's data, not on what another student left there. (It costs milliseconds.)
     """
-    key = json.dumps(source_nb, sort_keys=True)
-    if key in _TRUSTED_CACHE:
-        return dict(_TRUSTED_CACHE[key])
     ns = {"__name__": "__judge__", "__builtins__": builtins}
     solution_names = set()
     for c in source_nb["cells"]:
@@ -866,8 +869,7 @@ def trusted_namespace(source_nb):
                 pass
     for name in solution_names:
         ns.pop(name, None)
-    _TRUSTED_CACHE[key] = ns
-    return dict(ns)
+    return ns
 
 
 def _label(gid):

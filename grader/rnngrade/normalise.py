@@ -132,11 +132,30 @@ def find_notebook(files, name):
                   f"{Path(best).name!r} was graded."]
 
 
+def utf8(value):
+    """``value`` with every string made encodable as UTF-8.
+
+    A lone surrogate (the escape ``\\ud800``: valid in JSON and in a Python string, not in
+    UTF-8) in a cell's source, in what a cell printed or in an error message would make
+    writing the executed notebook, the gradebook or the report raise ``UnicodeEncodeError``
+    in the process that records the whole class: one student would stop everyone's grading.
+    Each one becomes ``?``.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {utf8(k): utf8(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(utf8(v) for v in value)
+    return value
+
+
 def _read(raw):
     """``(notebook or None, problem or None)`` — any nbformat version, converted to 4."""
     try:
         text = raw.decode("utf-8")
-        data = json.loads(text)
+        data = utf8(json.loads(text))  # (lone surrogates: see utf8)
+        text = json.dumps(data)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         return None, (f"The notebook is not valid JSON ({err.__class__.__name__}: {err}); "
                       "it could not be graded and earns 0. Re-download it from Jupyter "

@@ -11,9 +11,11 @@ The judge's worker (the only process that runs a student's code) is started as::
           [not root:    --unshare-user --disable-userns --cap-drop ALL]
       prlimit --as=<memory> --cpu=<cpu seconds> --fsize=<file size> --nproc=<processes>
               --nofile=<files> --core=0 --
+      python -s -m rnngrade.seccomp --   (no socket but AF_INET/AF_INET6: see rnngrade.seccomp)
       python -s -m rnngrade.worker ...
 
-so it has no network (an empty network namespace: even loopback is down), it cannot write
+so it has no network (an empty network namespace: even loopback is down; and no Unix
+socket of the machine: a seccomp filter refuses every socket family but the network's), it cannot write
 anywhere but its own folder (the whole file system is read-only; its folder is an empty file
 system in memory of at most ``disk`` bytes, so it cannot fill the machine's disk), and the
 course folder, the
@@ -260,4 +262,9 @@ class Confinement:
         cmd += ["prlimit", f"--as={int(lim.memory)}", f"--cpu={int(lim.cpu)}:{int(lim.cpu) + 5}",
                 f"--fsize={int(lim.file_size)}", f"--nproc={int(lim.nproc)}", "--nofile=256",
                 "--core=0", "--"]
+        # The network namespace does not cover sockets that are files (the gradebook's
+        # PostgreSQL, Docker's, the user's D-Bus): a seccomp filter refuses them (seccomp.py).
+        # (Run by the command's own Python when it is one: that one is mounted in the sandbox.)
+        python = argv[0] if Path(argv[0]).name.startswith("python") else sys.executable
+        cmd += [python, "-s", "-m", "rnngrade.seccomp", "--"]
         return cmd + list(argv)

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from rnngrade.judge import JudgeUnavailable, executed_notebook, judge_notebook
-from rnngrade.normalise import normalise_files
+from rnngrade.normalise import normalise_files, utf8
 from rnngrade.sandbox import Confinement, Limits, available, package_dirs, prepare_workdir
 from rnngrade.settings import SEED_ENV
 
@@ -122,4 +122,5 @@ def grade_submission(task, shared):
         sources=solution_sources(norm.nb),
         seconds=time.monotonic() - started,
     )
-    return result
+    # What the worker sent (outputs, error messages) may hold lone surrogates too.
+    return utf8(result)

@@ -162,14 +162,19 @@ def _run_cell(source, name, namespace, stdout, stderr, limit):
     return True, None, outputs
 
 
-def _capabilities():
+def _status(field):
+    """A field of ``/proc/self/status`` (``CapEff``: capabilities; ``Seccomp``: 2 = filtered)."""
     try:
         for line in open("/proc/self/status"):
-            if line.startswith("CapEff:"):
+            if line.startswith(field + ":"):
                 return line.split()[1]
     except OSError:
         pass
     return None
+
+
+def _capabilities():
+    return _status("CapEff")
 
 
 #: Audit events refused inside a window (see the module's docstring), by prefix.
@@ -509,7 +514,8 @@ def main(argv=None):
             return {"ok": False, "kind": "ReferenceUsedError", "error": str(err)}
 
     send({"op": "hello", "rnnlib": os.path.realpath(rnnlib.__file__), "numpy": np.__version__,
-          "uid": os.getuid(), "euid": os.geteuid(), "caps": _capabilities()})
+          "uid": os.getuid(), "euid": os.geteuid(), "caps": _capabilities(),
+          "seccomp": _status("Seccomp")})
     # From here on the student's code runs: file descriptors 1 and 2 (the grader's log of a
     # worker that failed to start) go nowhere.
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -288,6 +288,13 @@ def adversarial_class(release, secrets):
               "    + '\\n').encode())")
     add("forged_outputs", student(release, edit=lambda nb: nb.cells.append(
         nbformat.v4.new_code_cell(forged))), 7)
+    # Lone surrogates: valid in JSON and in Python strings, not in UTF-8 (the executed
+    # notebook, the gradebook and the report are written as UTF-8). In the notebook file
+    # itself (a comment in a cell), in what a cell prints and in an error message.
+    lone = "\ud800"
+    add("surrogates", json.dumps(student(release, extra=[
+        ("step", f"# {lone} in the source\nprint('{lone} printed')"),
+        ("seq", f"raise ValueError('{lone} in an error')")])).encode(), 7, ["ValueError"])
     add("corrupt", b'{"cells": [ this is not json', 0, ["not valid JSON"])
     add("missing", b"", 0, ["No notebook"], filename=None)
     add("misnamed", student(release), 7, ["named"], filename="my homework (1).ipynb")
