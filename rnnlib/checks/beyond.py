@@ -544,7 +544,10 @@ def _check_step_backward(lstm_step_forward, lstm_step_backward, hidden=False, qu
     run_backward_check(STEP_BACKWARD, lstm_step_forward, lstm_step_backward, hidden, quiet=True)
     # The gradients equal the reference's; say so with the course's own evidence too: the
     # student's backward against central differences of the student's own forward.
-    args = _step_cases(hidden)[0].args
+    # A small step (B = D = H = 2: 52 entries, 104 calls of the forward): each entry of every
+    # argument is perturbed twice, and in the grader each call crosses into the confined
+    # worker, so the size of this check is the size of the grading time.
+    args = _step_case(case_seeds(hidden)[0], 2, 2, 2).args
 
     def gradient_check():
         return _check_backward(lstm_step_forward, lstm_step_backward, args, rng=1)
