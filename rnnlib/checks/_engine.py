@@ -34,6 +34,7 @@ or ``generic/<kind>`` for a generic diagnosis, so that the grader can count misc
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import re
 import textwrap
@@ -286,15 +287,22 @@ def mutate(reference, *edits, inner=None, name=None):
     return _rebind(reference, {inner.__name__: edited}, name)
 
 
+@functools.lru_cache(maxsize=None)
+def _source_of(code):
+    """``(dedented source, first line, file)`` of a function's code. Cached: the catalogue
+    edits some references dozens of times, and reading a function's source tokenizes its
+    file's lines each time (most of the time ``import rnnlib.checks`` would take)."""
+    lines, first_line = inspect.getsourcelines(code)
+    return textwrap.dedent("".join(lines)), first_line, inspect.getsourcefile(code)
+
+
 def _compile_edited(fn, edits, name):
-    source = textwrap.dedent(inspect.getsource(fn))
+    source, first_line, filename = _source_of(fn.__code__)
     for old, new in edits:
         count = source.count(old)
         if count != 1:
             raise ValueError(f"{fn.__qualname__}: {old!r} occurs {count} times in the source, not once")
         source = source.replace(old, new)
-    first_line = inspect.getsourcelines(fn)[1]
-    filename = inspect.getsourcefile(fn)
     # Blank lines in front keep the line numbers of the original file in tracebacks.
     code = compile("\n" * (first_line - 1) + source, filename, "exec")
     namespace = dict(fn.__globals__)
@@ -318,9 +326,8 @@ def _rebind(fn, replace, name):
 
     namespace = dict(fn.__globals__)
     namespace.update(replace)
-    source = textwrap.dedent(inspect.getsource(fn))
-    first_line = inspect.getsourcelines(fn)[1]
-    code = compile("\n" * (first_line - 1) + source, inspect.getsourcefile(fn), "exec")
+    source, first_line, filename = _source_of(fn.__code__)
+    code = compile("\n" * (first_line - 1) + source, filename, "exec")
     exec(code, namespace)  # noqa: S102
     out = namespace[fn.__name__]
     assert isinstance(out, types.FunctionType)
