@@ -73,8 +73,8 @@ def tanh_in_place(z):
     """Overwrite ``z`` with ``tanh(z)`` and return it: ``np.tanh`` in float32, the identity
     ``tanh z = 1 - 2 / (exp(2 z) + 1)`` otherwise.
 
-    Why not always ``np.tanh``? On x86 CPUs without AVX-512 (like the machine this course is
-    tested on) numpy's float64 ``tanh`` is slow: ``exp`` plus four cheap in-place passes takes
+    Why not always ``np.tanh``? On x86 CPUs without AVX-512 (like the machine rnnlib was tuned
+    on) numpy's float64 ``tanh`` is slow: ``exp`` plus four cheap in-place passes takes
     about half its time, and in :func:`rnn_forward` the tanh was close to half of every step's
     time. In float32 numpy's ``tanh`` is as fast as the identity or faster at the sizes of this
     course. ``bench/run.py`` times both on the machine it runs on; the Performance page shows
