@@ -73,11 +73,11 @@ def tanh_in_place(z):
     """Overwrite ``z`` with ``tanh(z)`` and return it: ``np.tanh`` in float32, the identity
     ``tanh z = 1 - 2 / (exp(2 z) + 1)`` otherwise.
 
-    Why not always ``np.tanh``? On x86 CPUs without AVX-512 (like the machine rnnlib was tuned
-    on) numpy's float64 ``tanh`` is slow: ``exp`` plus four cheap in-place passes takes
-    about half its time, and in :func:`rnn_forward` the tanh was close to half of every step's
-    time. In float32 numpy's ``tanh`` is as fast as the identity or faster at the sizes of this
-    course. ``bench/run.py`` times both on the machine it runs on; the Performance page shows
+    Why not always ``np.tanh``? On the machine rnnlib was tuned on (2026-11-25, an x86 CPU
+    that OpenBLAS reported as Haswell) numpy's float64 ``tanh`` was slow: ``exp`` plus four
+    cheap in-place passes took about half its time, and in :func:`rnn_forward` the tanh was
+    close to half of every step's time. On other CPUs ``np.tanh`` can be the faster one. In
+    float32 numpy's ``tanh`` is about as fast as the identity at the sizes of this course. ``bench/run.py`` times both on the machine it runs on; the Performance page shows
     them.
 
     Parameters

@@ -14,7 +14,8 @@ The judge's worker (the only process that runs a student's code) is started as::
       python -s -m rnngrade.seccomp --   (no socket but AF_INET/AF_INET6: see rnngrade.seccomp)
       python -s -m rnngrade.worker ...
 
-so it has no network (an empty network namespace: even loopback is down; and no Unix
+so it has no network (a network namespace of its own, whose only interface is its own
+loopback; and no Unix
 socket of the machine: a seccomp filter refuses every socket family but the network's), it cannot write
 anywhere but its own folder (the whole file system is read-only; its folder is an empty file
 system in memory of at most ``disk`` bytes, so it cannot fill the machine's disk), and the
