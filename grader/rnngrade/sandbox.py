@@ -11,7 +11,7 @@ The judge's worker (the only process that runs a student's code) is started as::
           [not root:    --unshare-user --disable-userns --cap-drop ALL]
       prlimit --as=<memory> --cpu=<cpu seconds> --fsize=<file size> --nproc=<processes>
               --nofile=<files> --core=0 --
-      python -s -m rnngrade.seccomp --   (no socket but AF_INET/AF_INET6: see rnngrade.seccomp)
+      python -I .../rnngrade/seccomp.py --   (no socket but AF_INET/AF_INET6: see rnngrade.seccomp)
       python -s -m rnngrade.worker ...
 
 so it has no network (a network namespace of its own, whose only interface is its own
@@ -265,7 +265,9 @@ class Confinement:
                 "--core=0", "--"]
         # The network namespace does not cover sockets that are files (the gradebook's
         # PostgreSQL, Docker's, the user's D-Bus): a seccomp filter refuses them (seccomp.py).
-        # (Run by the command's own Python when it is one: that one is mounted in the sandbox.)
+        # Run as a file (it needs only the standard library) by the command's own Python when
+        # it is one, which is mounted in the sandbox and need not have rnngrade installed;
+        # -I keeps the file's folder (rnngrade's modules) off its import path.
         python = argv[0] if Path(argv[0]).name.startswith("python") else sys.executable
-        cmd += [python, "-s", "-m", "rnngrade.seccomp", "--"]
+        cmd += [python, "-I", str(Path(__file__).with_name("seccomp.py")), "--"]
         return cmd + list(argv)
