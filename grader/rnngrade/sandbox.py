@@ -11,7 +11,7 @@ The judge's worker (the only process that runs a student's code) is started as::
           [not root:    --unshare-user --disable-userns --cap-drop ALL]
       prlimit --as=<memory> --cpu=<cpu seconds> --fsize=<file size> --nproc=<processes>
               --nofile=<files> --core=0 --
-      python -I .../rnngrade/seccomp.py --   (no socket but AF_INET/AF_INET6: see rnngrade.seccomp)
+      python -I -c <rnngrade/seccomp.py> --   (no socket but AF_INET/AF_INET6: see rnngrade.seccomp)
       python -s -m rnngrade.worker ...
 
 so it has no network (a network namespace of its own, whose only interface is its own
@@ -265,9 +265,10 @@ class Confinement:
                 "--core=0", "--"]
         # The network namespace does not cover sockets that are files (the gradebook's
         # PostgreSQL, Docker's, the user's D-Bus): a seccomp filter refuses them (seccomp.py).
-        # Run as a file (it needs only the standard library) by the command's own Python when
-        # it is one, which is mounted in the sandbox and need not have rnngrade installed;
-        # -I keeps the file's folder (rnngrade's modules) off its import path.
+        # Its source is passed on the command line (it needs only the standard library), run by
+        # the command's own Python when it is one: that Python is mounted in the sandbox, but
+        # need not have rnngrade installed nor see rnngrade's folder.
         python = argv[0] if Path(argv[0]).name.startswith("python") else sys.executable
-        cmd += [python, "-I", str(Path(__file__).with_name("seccomp.py")), "--"]
+        source = Path(__file__).with_name("seccomp.py").read_text()
+        cmd += [python, "-I", "-c", source, "--"]
         return cmd + list(argv)

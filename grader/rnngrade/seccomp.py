@@ -1,4 +1,4 @@
-"""No sockets but network ones inside the sandbox: ``python -I seccomp.py -- COMMAND...``.
+"""No sockets but network ones inside the sandbox: ``python -I -c <this file> -- COMMAND...``.
 
 The empty network namespace takes the network away (``AF_INET``, ``AF_INET6``), but not the
 sockets that are files: a Unix socket anywhere on the (read-only) file system still accepts a
