@@ -4,16 +4,18 @@ is a real mistake, has a stable id, and points at a book section that exists."""
 from __future__ import annotations
 
 import re
+import types
 
 import numpy as np
 import pytest
 
 import rnnlib.checks  # noqa: F401 - registers every exercise
 from rnnlib.checks import CheckFailed
-from rnnlib.checks._engine import EXERCISES, check_as_student
+from rnnlib.checks._engine import EXERCISES, _Edits, check_as_student
 from tests.conftest import ROOT
 
 ENTRIES = [(ex, m) for ex in EXERCISES.values() for m in ex.mistakes]
+CATALOGUE_EDITS = list(_Edits.made)  # the catalogue's, made when it was imported
 IDS = [m.id for _, m in ENTRIES]
 
 
@@ -54,8 +56,15 @@ def test_a_mutation_that_no_longer_matches_the_reference_fails_loudly():
     from rnnlib.checks._engine import mutate
     from rnnlib.rnn import rnn_step_forward
 
+    edits = mutate(rnn_step_forward, ("this text is not in the source", "x"))
     with pytest.raises(ValueError, match="occurs 0 times"):
-        mutate(rnn_step_forward, ("this text is not in the source", "x"))
+        edits.build()  # compiled when first used; the next test builds every one
+
+
+def test_every_edit_of_the_catalogue_still_matches_its_reference():
+    assert len(CATALOGUE_EDITS) > 400
+    for edits in CATALOGUE_EDITS:
+        assert isinstance(edits.build(), types.FunctionType)
 
 
 def test_a_variant_runs_as_rnnlib_code_and_keeps_line_numbers():

@@ -865,6 +865,66 @@ def test_grading_from_a_course_with_its_own_rnnlib_judges_with_that_rnnlib(tiny_
     assert scores_csv(course / "grading" / "grades.csv") == {("honest", A): 7.0}
 
 
+LEAVE_TRACES = """
+import os, subprocess, numpy
+open("left-behind.txt", "w").write("first")
+numpy.left_behind = True
+subprocess.Popen(["sleep", "300"])
+"""
+LOOK_FOR_TRACES = """
+import os, numpy
+print("traces:", os.path.exists("left-behind.txt"), hasattr(numpy, "left_behind"), sorted(os.listdir(".")))
+"""
+
+
+@needs_bwrap
+def test_the_worker_started_ahead_is_a_fresh_sandbox_and_stops_with_the_class(tiny_course, tmp_path,
+                                                                              monkeypatch):
+    # One local process starts the next notebook's worker while the current one is judged.
+    # That worker must be used (the point of it), be as fresh as a worker started on demand (a
+    # first student's files, module changes and processes are not the next one's), and stop
+    # with the class: no worker process and no folder of it left behind.
+    import rnngrade.task
+    from rnngrade.pipeline import grade_class
+
+    _, release = tiny_course
+    course = make_course(tmp_path / "course", ROOT)
+    _one_honest_student(tmp_path, release, "ann", extra=[("setup", LEAVE_TRACES)])
+    _one_honest_student(tmp_path, release, "bob", extra=[("setup", LOOK_FOR_TRACES)])
+    taken = []
+    take = rnngrade.task._AHEAD.take
+
+    def spy(key):
+        got = take(key)
+        taken.append(got is not None)
+        return got
+
+    monkeypatch.setattr(rnngrade.task._AHEAD, "take", spy)
+    monkeypatch.setenv("PATH", _env()["PATH"])
+    before = {p.name for p in Path(tempfile.gettempdir()).glob("rnnj-*")}
+    report = grade_class(tmp_path / "submitted", course=course,
+                         limits=Limits(cell_timeout=10, memory=2**30, cpu=60),
+                         echo=lambda *a: None, progress=False, copies=False)
+    assert report["exit"] == 0 and scores_csv(report["grades_csv"]) == {("ann", A): 7.0, ("bob", A): 7.0}
+    # preflight, ann, bob: ann's worker was started during the preflight, bob's during ann's run
+    assert taken == [False, True, True], taken
+    nb = nbformat.read(str(course / "grading" / "autograded" / "bob" / A / f"{A}.ipynb"), as_version=4)
+    printed = " ".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "traces: False False []" in printed, printed
+    assert rnngrade.task._AHEAD.worker is None
+    assert {p.name for p in Path(tempfile.gettempdir()).glob("rnnj-*")} <= before
+    workers = [proc.name for proc in Path("/proc").iterdir() if proc.name.isdigit()
+               and b"rnngrade.worker" in _cmdline(proc)]
+    assert not workers, f"workers still running after the class: {workers}"
+
+
+def _cmdline(proc):
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def test_a_judge_failure_that_is_not_the_students_leaves_no_score_and_exits_3(tiny_course, tmp_path,
                                                                                monkeypatch):
     # Mid-class, the judge cannot run for one student (here: forced). That student has no

@@ -40,9 +40,9 @@ import time
 from rnnlib._guard import ReferenceUsedError
 from rnnlib.checks import CheckFailed
 from rnngrade import wire
-from rnngrade.sandbox import Confinement
+from rnngrade.sandbox import Confinement, compile_packages
 
-__all__ = ["TestResult", "JudgeReport", "judge_notebook", "executed_notebook",
+__all__ = ["TestResult", "JudgeReport", "judge_notebook", "executed_notebook", "preload_modules",
            "JudgeUnavailable", "StudentCrashed", "StudentTimeout"]
 
 MAX_RESTARTS = 6
@@ -127,11 +127,24 @@ def _signal_name(code):
 
 
 class Worker:
-    """One confined worker process and the channel to it."""
+    """One confined worker process and the channel to it.
 
-    def __init__(self, confinement, workdir):
+    Parameters
+    ----------
+    confinement : Confinement
+    workdir : str
+        The worker's folder (the only place it can write).
+    preload : sequence of str
+        Modules it imports before its hello (:func:`preload_modules`).
+    wait : bool
+        Wait for the hello now. ``False`` starts the process and returns at once: the worker
+        then starts while its caller does other work, and :meth:`ready` waits for it.
+    """
+
+    def __init__(self, confinement, workdir, preload=(), wait=True):
         self.confinement = confinement
         self.workdir = workdir
+        self.preload = tuple(preload)
         self.deadline = None
         #: The whole notebook's deadline (``time.monotonic()``), set by the session.
         self.notebook_deadline = None
@@ -142,14 +155,18 @@ class Worker:
         self.proc = None
         self.dead = None
         self._buf = b""
+        self._said_hello = False
         self._start()
+        if wait:
+            self.ready()
 
     def _start(self):
+        compile_packages()
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         argv = [sys.executable, "-s", "-m", "rnngrade.worker",
                 str(to_worker_r), str(from_worker_w), str(int(self.confinement.limits.output)),
-                "confined" if self.confinement.enabled else "unconfined"]
+                "confined" if self.confinement.enabled else "unconfined", ",".join(self.preload)]
         cmd = self.confinement.command(argv, [self.workdir], self.workdir)
         # Nothing of the grader's environment (the seed, a database password) reaches the
         # worker: bubblewrap starts it with the sandbox's own few variables (--clearenv).
@@ -166,7 +183,12 @@ class Worker:
         self._w = os.fdopen(to_worker_w, "wb")
         self._r = from_worker_r
         self.dead = None
-        self._hello()
+
+    def ready(self):
+        """Wait for the worker's hello (once); raise JudgeUnavailable if it cannot work."""
+        if not self._said_hello:
+            self._hello()
+            self._said_hello = True
 
     def _hello(self):
         """Wait for the worker's hello; a worker that cannot start is the grader's failure."""
@@ -520,12 +542,15 @@ def _first_line(text, limit=400):
 class _Session:
     """The worker of one notebook, restartable, with the cells it ran so far."""
 
-    def __init__(self, confinement, workdir, timeout, notebook_timeout=None):
+    def __init__(self, confinement, workdir, timeout, notebook_timeout=None, preload=(),
+                 worker=None):
         self.confinement, self.workdir, self.timeout = confinement, workdir, timeout
+        self.preload = tuple(preload)
         self.ran = []        # sources of cells run so far (in order), replayed after a crash
         self.skip = set()    # indices of cells that crashed or timed out: not replayed
         self.restarts = 0
         self.worker = None
+        self._ahead = worker  # a worker started ahead for this notebook, not yet used
         # Every cell has its timeout, and the notebook as a whole has one too: a thousand
         # cells that each sleep just under the cell timeout must not hold a grader for hours.
         self.deadline = (time.monotonic() + notebook_timeout) if notebook_timeout else None
@@ -550,7 +575,11 @@ class _Session:
             self.restarts += 1
             if self.restarts > MAX_RESTARTS:
                 return False
-        self.worker = Worker(self.confinement, self.workdir)
+        if self._ahead is not None:
+            self.worker, self._ahead = self._ahead, None
+            self.worker.ready()
+        else:
+            self.worker = Worker(self.confinement, self.workdir, self.preload)
         self.worker.timeout = self.timeout
         self.worker.notebook_deadline = self.deadline
         self.worker.request({"op": "run", "source": _HANDLE_HELPER}, 60.0)
@@ -575,8 +604,9 @@ class _Session:
         return "the code crashed its process too many times"
 
     def close(self):
-        if self.worker is not None:
-            self.worker.kill()
+        for worker in (self.worker, self._ahead):
+            if worker is not None:
+                worker.kill()
 
 
 # Lets the judge pass the student's own function back to the student's code (by handle).
@@ -591,8 +621,32 @@ def _stopped(text):
     return {"output_type": "error", "ename": "GradingStopped", "evalue": text, "traceback": [text]}
 
 
+def preload_modules(source_nb):
+    """The modules the instructor's notebook imports (absolute imports, in any code cell).
+
+    A new worker imports them before any student code, as a kernel has them after its first
+    cells; importing them is most of a worker's start (``matplotlib.pyplot`` alone: 0.6 s),
+    which a worker started ahead of its notebook (:mod:`rnngrade.task`) pays while the
+    notebook before it is judged. The instructor's notebook decides, never the student's.
+    """
+    modules = set()
+    for cell in source_nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        try:
+            tree = ast.parse(cell["source"])
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module)
+    return tuple(sorted(m for m in modules if all(part.isidentifier() for part in m.split("."))))
+
+
 def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None,
-                   notebook_timeout=None):
+                   notebook_timeout=None, worker=None):
     """Score a (normalised) student notebook with the instructor's tests.
 
     Parameters
@@ -610,6 +664,9 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None,
     notebook_timeout : float, optional
         Seconds for the whole notebook (cells, test cells, restarts). Default: the
         confinement's ``limits.notebook_timeout``.
+    worker : Worker, optional
+        A worker already started for this notebook in ``workdir`` (with ``wait=False``, and
+        the modules of :func:`preload_modules`): used first, instead of starting one.
 
     Returns
     -------
@@ -634,6 +691,8 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None,
               or _nbgrader(c).get("task")]
     problems, results, outputs = [], {}, {}
     own_tmp = None
+    if worker is not None:
+        workdir = worker.workdir
     if workdir is None:
         own_tmp = tempfile.TemporaryDirectory(prefix="rnn-judge-")
         workdir = own_tmp.name
@@ -645,7 +704,8 @@ def judge_notebook(nb, source_nb, confinement=None, timeout=30.0, workdir=None,
     limits = confinement.limits
     if notebook_timeout is None:
         notebook_timeout = getattr(limits, "notebook_timeout", None)
-    session = _Session(confinement, workdir, timeout, notebook_timeout)
+    session = _Session(confinement, workdir, timeout, notebook_timeout,
+                       preload_modules(source_nb), worker)
     out_of_time = (f"The notebook ran longer than {notebook_timeout:g} s in all and was stopped; "
                    "what came after was not graded." if notebook_timeout else "")
     try:

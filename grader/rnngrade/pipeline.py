@@ -50,7 +50,7 @@ import nbformat
 from rnngrade.normalise import read_submission
 from rnngrade.sandbox import Limits, available, sandbox_uid
 from rnngrade.settings import REPORT_MARK, SEED_ENV
-from rnngrade.task import grade_submission, rnnlib_fingerprint
+from rnngrade.task import grade_submission, rnnlib_fingerprint, stop_worker_ahead
 
 #: LMS file names like ``<student>_<notebook>.ipynb`` (nbgrader matches the full path).
 DEFAULT_ZIP_REGEXP = r".*/(?P<student_id>[^/_]+)_(?P<file_id>[^/]+\.ipynb)$"
@@ -204,7 +204,8 @@ class _Local:
 
     def __exit__(self, *exc):
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            self.pool.shutdown(cancel_futures=True)  # its processes stop their own
+        stop_worker_ahead()  # the worker started ahead in this process for a next notebook
 
     def run(self, tasks, shared):
         """Yield each task's result as it is done (a crashed pool is restarted, tasks rerun)."""
@@ -478,10 +479,15 @@ def grade_class(submissions, course=".", out=None, assignments=None, db_url=None
                          if c.metadata.get("nbgrader", {}).get("grade")) for a in assignments}
     shared = {"release": release, "source": source, "limits": limits.as_dict(), "seed": seed,
               "confine": confine, "fingerprint": rnnlib_fingerprint(),
-              "hide": [str(out), str(course), str(submissions)]}
+              "hide": [str(out), str(course), str(submissions)],
+              # Local processes start their next notebook's worker ahead; a Dask worker, which
+              # outlives the run, does not keep one waiting.
+              "ahead": scheduler is None}
     tasks = []
-    for student in students:
-        for a in assignments:
+    # Assignment by assignment: a process's next notebook is most often of the same assignment,
+    # whose worker it starts ahead (rnngrade.task).
+    for a in assignments:
+        for student in students:
             folder = submissions / student / a
             if folder.is_dir() and not folder.is_symlink():
                 files, problems = read_submission(folder)

@@ -14,8 +14,10 @@ score at all.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -25,12 +27,13 @@ from pathlib import Path
 
 import nbformat
 
-from rnngrade.judge import JudgeUnavailable, executed_notebook, judge_notebook
+from rnngrade.judge import (JudgeUnavailable, Worker, executed_notebook, judge_notebook,
+                            preload_modules)
 from rnngrade.normalise import normalise_files, utf8
 from rnngrade.sandbox import Confinement, Limits, available, package_dirs, prepare_workdir
 from rnngrade.settings import SEED_ENV
 
-__all__ = ["grade_submission", "rnnlib_fingerprint", "solution_sources"]
+__all__ = ["grade_submission", "rnnlib_fingerprint", "solution_sources", "stop_worker_ahead"]
 
 # The checkers read the seed from the environment; one judge at a time per process.
 _LOCK = threading.Lock()
@@ -57,6 +60,66 @@ def solution_sources(nb):
     return out
 
 
+class _WorkerAhead:
+    """The next notebook's worker, started while this process judges the current one.
+
+    A worker's start (bubblewrap, Python, numpy, the notebook's own imports: about a second
+    for a notebook that plots) is most of what a short notebook costs. Started ahead, in a
+    folder of its own, it starts on the machine's other core while the current notebook runs,
+    and the next notebook of the same assignment (the class is graded assignment by
+    assignment) finds it ready. It runs no student code before its notebook takes it: each
+    notebook still gets a fresh process, folder and sandbox of its own.
+    """
+
+    def __init__(self):
+        self.key = self.folder = self.worker = None
+
+    def take(self, key):
+        """``(folder, worker)`` started for ``key``, or ``None``. A worker started for another
+        key is stopped; one that could not start is dropped (a fresh start will say why)."""
+        if self.worker is None or self.key != key:
+            self.stop()
+            return None
+        folder, worker = self.folder, self.worker
+        self.key = self.folder = self.worker = None
+        try:
+            worker.ready()
+        except JudgeUnavailable:
+            folder.cleanup()
+            return None
+        return folder, worker
+
+    def start(self, key, confinement, preload):
+        """Start a worker for the next notebook of ``key`` (stopping any other)."""
+        self.stop()
+        folder = tempfile.TemporaryDirectory(prefix="rnnj-")
+        try:
+            work = prepare_workdir(Path(folder.name) / "work")
+            self.worker = Worker(confinement, str(work), preload, wait=False)
+        except OSError:
+            folder.cleanup()
+            return
+        self.key, self.folder = key, folder
+
+    def stop(self):
+        if self.worker is not None:
+            self.worker.kill()
+            self.folder.cleanup()
+        self.key = self.folder = self.worker = None
+
+
+_AHEAD = _WorkerAhead()
+# The pool's processes leave through multiprocessing's exit (no atexit there); bubblewrap's
+# --die-with-parent would end the worker anyway, these remove its folder too.
+atexit.register(_AHEAD.stop)
+multiprocessing.util.Finalize(_AHEAD, _AHEAD.stop, exitpriority=0)
+
+
+def stop_worker_ahead():
+    """Stop the worker started ahead in this process, if any (at the end of a class)."""
+    _AHEAD.stop()
+
+
 def grade_submission(task, shared):
     """Grade one submission.
 
@@ -68,7 +131,8 @@ def grade_submission(task, shared):
     shared : dict
         What every task of the run shares: ``release`` and ``source`` ({assignment: notebook
         JSON}), ``limits``, ``seed``, ``confine``, ``hide`` (folders student code may not
-        see), ``fingerprint`` (the owner's rnnlib).
+        see), ``fingerprint`` (the owner's rnnlib), ``ahead`` (start the next notebook's
+        worker while this one is judged: see :class:`_WorkerAhead`).
 
     Returns
     -------
@@ -94,20 +158,29 @@ def grade_submission(task, shared):
         limits = Limits(**shared["limits"])
         hide = list(shared["hide"]) + [str(Path.home()), tempfile.gettempdir()]
         conf = Confinement(hide=hide, limits=limits, enabled=shared["confine"])
-        with _LOCK, tempfile.TemporaryDirectory(prefix="rnnj-") as tmp:
-            work = prepare_workdir(Path(tmp) / "work")
+        preload = preload_modules(source)
+        key = (repr(conf), preload)
+        with _LOCK:
+            ahead = _AHEAD.take(key)
+            if shared.get("ahead"):
+                _AHEAD.start(key, conf, preload)  # for the next notebook, while this one runs
+            folder, worker = ahead or (tempfile.TemporaryDirectory(prefix="rnnj-"), None)
+            work = worker.workdir if worker else prepare_workdir(Path(folder.name) / "work")
             old = os.environ.get(SEED_ENV)
             if shared.get("seed") is not None:
                 os.environ[SEED_ENV] = str(shared["seed"])  # read by the checkers, here only
             try:
                 report = judge_notebook(norm.nb, source, conf, timeout=limits.cell_timeout,
-                                        workdir=str(work))
+                                        workdir=str(work), worker=worker)
             finally:
                 if old is None:
                     os.environ.pop(SEED_ENV, None)
                 else:
                     os.environ[SEED_ENV] = old
+                if worker is not None:
+                    worker.kill()  # stopped by the judge, unless it failed before using it
                 shutil.rmtree(work, ignore_errors=True)
+                folder.cleanup()
     except JudgeUnavailable as err:
         result["error"] = str(err)
         result["seconds"] = time.monotonic() - started

@@ -1,6 +1,7 @@
 """The confined worker: runs one student's cells and calls their functions for the judge.
 
-Started by the judge inside the sandbox as ``python -m rnngrade.worker READ_FD WRITE_FD``.
+Started by the judge inside the sandbox as ``python -m rnngrade.worker READ_FD WRITE_FD LIMIT
+CONFINED PRELOAD`` (``PRELOAD``: modules to import first, comma-separated).
 Before it runs any student code it says hello: ``{"op": "hello", ...}`` with the rnnlib it
 imported, its user id and capabilities, so the judge can tell a grader that cannot work (the
 worker never starts, imports another rnnlib, or runs privileged) from a student's crash. Then
@@ -41,6 +42,7 @@ from __future__ import annotations
 import ast
 import base64
 import builtins
+import importlib
 import io
 import json
 import linecache
@@ -381,6 +383,15 @@ def main(argv=None):
     from rnnlib._guard import ReferenceUsedError
 
     from rnngrade import wire
+
+    # The modules the instructor's notebook imports (``matplotlib.pyplot`` takes 0.6 s), given
+    # by the judge: imported before the hello, so a worker started ahead of its notebook has
+    # them ready. One that fails to import is left for the student's cell to report.
+    for module in (argv[4].split(",") if len(argv) > 4 and argv[4] else ()):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - the cell that imports it shows the error
+            pass
 
     watch = _Watch(confined)
     namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _FakeIPython}

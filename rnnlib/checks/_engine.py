@@ -38,6 +38,7 @@ import functools
 import inspect
 import re
 import textwrap
+import types
 from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
@@ -128,6 +129,30 @@ GENERIC = {
 }
 
 
+class _Built:
+    """``Mistake.variant``: a variant made by :func:`mutate` is compiled when first used.
+
+    The catalogue holds hundreds of edited copies of the references; compiling them all was
+    most of what ``import rnnlib.checks`` cost, in every notebook and every grading worker,
+    which never run them. (A descriptor, so that ``Mistake(id, says, mutate(...))`` reads as
+    before; ``__get__`` without an instance raises, so the field keeps no default.)
+    """
+
+    def __set_name__(self, owner, name):
+        self.slot = f"_{name}"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            raise AttributeError(self.slot)
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _Edits):
+            value = obj.__dict__[self.slot] = value.build()
+        return value
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.slot] = value
+
+
 @dataclasses.dataclass(frozen=True)
 class Mistake:
     """A known wrong implementation and the sentence that names it.
@@ -151,7 +176,7 @@ class Mistake:
 
     id: str
     says: str
-    variant: Callable
+    variant: Callable = _Built()
     section: str = ""
     crashes: tuple = ()
 
@@ -276,15 +301,53 @@ def mutate(reference, *edits, inner=None, name=None):
 
     Returns
     -------
-    callable
-        A new function; its code is compiled with the reference module's file name, so that
-        the references it calls run as rnnlib's own calls.
+    _Edits
+        The edits, for a :class:`Mistake`'s ``variant``: compiled into a new function the
+        first time the mistake's variant is used (its code compiled with the reference
+        module's file name, so that the references it calls run as rnnlib's own calls).
+        :meth:`_Edits.build` compiles it at once.
     """
-    target = inner or reference
-    edited = _compile_edited(target, edits, name)
-    if inner is None:
-        return edited
-    return _rebind(reference, {inner.__name__: edited}, name)
+    return _Edits(reference, edits, inner, name)
+
+
+class _Edits:
+    """What :func:`mutate` was asked, compiled into a function the first time it is needed.
+
+    A :class:`Mistake` holding one gives its compiled function as ``variant``. Used anywhere
+    else (a variant method of a model, say), it calls, binds and describes itself as that
+    function, compiling it then.
+    """
+
+    __slots__ = ("_args", "_built")
+
+    #: Every one made (the tests build them all: an edit that no longer matches fails there).
+    made = []
+
+    def __init__(self, reference, edits, inner, name):
+        self._args = (reference, edits, inner, name)
+        self._built = None
+        _Edits.made.append(self)
+
+    def build(self):
+        if self._built is None:
+            reference, edits, inner, name = self._args
+            edited = _compile_edited(inner or reference, edits, name)
+            self._built = edited if inner is None else \
+                _rebind(reference, {inner.__name__: edited}, name)
+        return self._built
+
+    def __call__(self, *args, **kwargs):
+        return self.build()(*args, **kwargs)
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else types.MethodType(self.build(), obj)
+
+    @property
+    def __signature__(self):
+        return inspect.signature(self.build())
+
+    def __getattr__(self, name):
+        return getattr(self.build(), name)
 
 
 @functools.lru_cache(maxsize=None)
