@@ -865,6 +865,25 @@ def test_grading_from_a_course_with_its_own_rnnlib_judges_with_that_rnnlib(tiny_
     assert scores_csv(course / "grading" / "grades.csv") == {("honest", A): 7.0}
 
 
+def test_a_worker_preloads_the_imports_of_the_cells_it_runs_and_none_of_the_tests():
+    from rnngrade.judge import preload_modules
+
+    def cell(source, **meta):
+        c = nbformat.v4.new_code_cell(source)
+        if meta:
+            c.metadata["nbgrader"] = meta
+        return c
+
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("import numpy as np\nimport matplotlib.pyplot as plt", locked=True, grade_id="setup"),
+        cell("from rnnlib.data import load_text\nfrom . import sibling", solution=True, grade_id="a"),
+        cell("import secret_helper_of_the_hidden_tests", grade=True, grade_id="t", points=1),
+        cell("this is not python"),
+        nbformat.v4.new_markdown_cell("import markdown_is_not_code"),
+    ])
+    assert preload_modules(nb) == ("matplotlib.pyplot", "numpy", "rnnlib.data")
+
+
 LEAVE_TRACES = """
 import os, subprocess, numpy
 open("left-behind.txt", "w").write("first")

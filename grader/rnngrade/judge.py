@@ -622,7 +622,9 @@ def _stopped(text):
 
 
 def preload_modules(source_nb):
-    """The modules the instructor's notebook imports (absolute imports, in any code cell).
+    """The modules the instructor's notebook imports (absolute imports) in the cells the
+    worker runs: the released cells and the answers, not the test cells (which run in the
+    judge, and whose hidden imports the student's process has no business seeing).
 
     A new worker imports them before any student code, as a kernel has them after its first
     cells; importing them is most of a worker's start (``matplotlib.pyplot`` alone: 0.6 s),
@@ -631,7 +633,8 @@ def preload_modules(source_nb):
     """
     modules = set()
     for cell in source_nb["cells"]:
-        if cell["cell_type"] != "code":
+        meta = _nbgrader(cell)
+        if cell["cell_type"] != "code" or (meta.get("grade") and not meta.get("solution")):
             continue
         try:
             tree = ast.parse(cell["source"])
