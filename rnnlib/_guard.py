@@ -149,7 +149,7 @@ class _Window:
                 return  # the fast path: the student's code, numpy, the standard library
             # A reference whose code object is not the one imported first: its module was
             # reloaded, or its code copied into a new function.
-            name = self.keys.get(code_key(code))
+            name = self.keys.get(code_key(code)) or self._edited_copy(code)
             if name is None:
                 return
         if _resumed_generator(frame):
@@ -164,6 +164,21 @@ class _Window:
             f"Your code called {name}, the course's reference solution. Implement this "
             "yourself with numpy; rnnlib's answer earns no points."
         )
+
+    def _edited_copy(self, code):
+        """Strict windows: the name of the reference a catalogued mistake's variant copies.
+
+        The checkers' catalogue builds each known mistake by editing a reference's source
+        (``rnnlib.checks._engine.mutate``), under a code name ending in ``<variant>`` so that it
+        is not taken for the reference when a checker runs it. No checker runs in a strict
+        window: a variant called there was built by the student, as a copy of the reference.
+        """
+        if not self.strict or not code.co_qualname.endswith("<variant>"):
+            return None
+        key = (code.co_filename, code.co_qualname[: -len("<variant>")], code.co_firstlineno)
+        if key in self.allowed_keys:
+            return None  # a copy of what the student may call anyway
+        return self.keys.get(key) or f"a copy of rnnlib's {key[1]}"
 
     def _entered_legitimately(self, caller):
         """Strict windows: is an allowed function on the way from outside rnnlib to here?"""

@@ -985,3 +985,95 @@ def test_a_judge_failure_that_is_not_the_students_leaves_no_score_and_exits_3(ti
     again = grade_class(tmp_path / "submitted", course=course, limits=Limits(cell_timeout=10),
                         confine=available(), echo=lambda *a: None, progress=False)
     assert again["exit"] == 3 and ("bob", A) not in scores_csv(again["grades_csv"])
+
+
+HOLD_EVERY_PROCESS = """
+import os, time
+kids = []
+try:
+    while True:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        kids.append(pid)
+except OSError:
+    pass
+print("processes:", len(kids))
+"""
+
+
+@needs_bwrap
+def test_the_worker_started_ahead_takes_none_of_the_notebooks_processes(tiny_course, tmp_path,
+                                                                        monkeypatch):
+    # Limits.nproc: the processes the student's code may hold at once, its worker included.
+    # The next notebook's worker, started while this one runs, is not the student's: as root,
+    # it runs as the grading process's other sandbox user id. (Found by an attack.)
+    from rnngrade.pipeline import grade_class
+
+    _, release = tiny_course
+    course = make_course(tmp_path / "course", ROOT)
+    _one_honest_student(tmp_path, release, "ann", extra=[("setup", HOLD_EVERY_PROCESS)])
+    _one_honest_student(tmp_path, release, "bob")
+    monkeypatch.setenv("PATH", _env()["PATH"])
+    report = grade_class(tmp_path / "submitted", course=course,
+                         limits=Limits(cell_timeout=10, memory=2**30, cpu=60, nproc=8),
+                         echo=lambda *a: None, progress=False, copies=False)
+    assert report["exit"] == 0
+    assert scores_csv(report["grades_csv"]) == {("ann", A): 7.0, ("bob", A): 7.0}
+    nb = nbformat.read(str(course / "grading" / "autograded" / "ann" / A / f"{A}.ipynb"), as_version=4)
+    printed = " ".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "processes: 7" in printed, printed  # 8 with the worker itself
+
+
+def _processes_mentioning(text):
+    """Pids of processes whose command line or environment holds ``text``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and proc.name != str(os.getpid()):
+            try:
+                data = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in data:
+                found.append(int(proc.name))
+    return found
+
+
+@needs_bwrap
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_a_command_stopped_by_a_signal_leaves_no_process_behind(tiny_course, tmp_path, how):
+    # A job scheduler's timeout, `kill`, the out-of-memory killer: the command, its pool of
+    # grading processes, their sandboxed workers and the workers they started ahead must all
+    # end, at once, not after the notebooks under way. (Found by an attack: the pool's
+    # processes used to outlive a killed command, each with an idle sandbox.)
+    import signal
+
+    _, release = tiny_course
+    course = make_course(tmp_path / "course", ROOT)
+    for name in ("ann", "bob", "cat", "dan"):
+        _one_honest_student(tmp_path, release, name, extra=[("setup", "import time\ntime.sleep(8)")])
+    private_tmp = tmp_path / "grader-tmp"
+    private_tmp.mkdir()
+    env = dict(_env(), TMPDIR=str(private_tmp))
+    proc = subprocess.Popen([sys.executable, "-m", "rnngrade", str(tmp_path / "submitted"), "--course",
+                             str(course), "--workers", "2", *TEST_LIMITS], cwd=course, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(p.name.startswith("rnnj-") for p in private_tmp.iterdir()):
+            assert proc.poll() is None and time.monotonic() < deadline, "grading never started"
+            time.sleep(0.2)
+        time.sleep(2)  # notebooks under way in both pool processes
+        assert _processes_mentioning(str(private_tmp))
+        proc.send_signal(getattr(signal, how))
+        assert proc.wait(timeout=5) != 0
+        deadline = time.monotonic() + 5
+        while _processes_mentioning(str(private_tmp)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not _processes_mentioning(str(private_tmp))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _processes_mentioning(str(private_tmp)):
+            os.kill(pid, signal.SIGKILL)

@@ -79,6 +79,25 @@ def test_rnnlib_calling_rnnlib_inside_the_window_goes_through():
     assert np.isfinite(loss)
 
 
+def test_a_strict_window_refuses_a_catalogue_variant_the_student_built_from_the_reference():
+    # The catalogue's mutate() copies a reference's source (edited) under a "<variant>" name; a
+    # student could build one that computes the reference exactly. In the grader's worker (a
+    # strict window, where no checker runs) calling it is calling the reference.
+    from rnnlib.checks._engine import mutate
+
+    copy = mutate(rnn_step_forward, ("np.tanh(", "np.tanh(")).build()
+
+    def student(*args):
+        return copy(*args)
+
+    with pytest.raises(ReferenceUsedError, match="rnn_step_forward"):
+        with references_blocked(strict=True):
+            student(*_step_args())
+    with references_blocked():  # where checkers run their variants as the student
+        h, _ = student(*_step_args())
+    np.testing.assert_allclose(h, rnn_step_forward(*_step_args())[0])
+
+
 def test_allowed_functions_may_be_called():
     from rnnlib.charlm import char_rnn_loss, init_char_rnn
 

@@ -38,9 +38,12 @@ import json
 import multiprocessing
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -200,11 +203,17 @@ class _Local:
     def _new_pool(self):
         # forkserver: a fresh interpreter per worker, not a fork of this process's threads.
         return concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_end_with_the_command, initargs=(os.getpid(),))
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)  # its processes stop their own
+            if exc_type is not None:
+                # Interrupted (Ctrl-C, SIGTERM): stop now, not after the notebooks under way;
+                # the pool's sandboxed workers end with their processes.
+                for process in list(self.pool._processes.values()):
+                    process.kill()
+            self.pool.shutdown(wait=exc_type is None, cancel_futures=True)
         stop_worker_ahead()  # the worker started ahead in this process for a next notebook
 
     def run(self, tasks, shared):
@@ -229,6 +238,28 @@ class _Local:
         for task in pending:
             yield {"student": task["student"], "assignment": task["assignment"],
                    "error": "the local grading processes kept dying", "problems": [], "tests": []}
+
+
+def _end_with_the_command(command_pid):
+    """In a pool process: end as soon as the command (process ``command_pid``) ends.
+
+    Killed (``kill -9``, the out-of-memory killer), the command cannot stop its pool, whose
+    processes would go on grading, each keeping a sandboxed worker started ahead, for nobody.
+    Their parent is multiprocessing's fork server, which lives as long as they do: so each
+    watches the command itself (a pidfd) and kills itself (bubblewrap's --die-with-parent
+    then ends its workers)."""
+    try:
+        pidfd = os.pidfd_open(command_pid)
+    except ProcessLookupError:
+        os.kill(os.getpid(), signal.SIGKILL)
+    except (OSError, AttributeError):  # no pidfd on this kernel: the pool ends with its queue
+        return
+
+    def watch():
+        select.select([pidfd], [], [])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="end-with-the-command", daemon=True).start()
 
 
 class _Dask:
@@ -690,6 +721,10 @@ def _grade_args(argv):
     return p.parse_args(argv)
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
 def main(argv=None):
     """The instructor's command (``python -m rnngrade --help``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -698,6 +733,9 @@ def main(argv=None):
 
         return tool_main(argv)
     args = _grade_args(argv)
+    # Stopped with SIGTERM (a job scheduler's timeout, `kill`), the command exits as on
+    # Ctrl-C: its sandboxed workers are stopped and their folders removed.
+    signal.signal(signal.SIGTERM, _interrupted)
     limits = Limits(cell_timeout=args.cell_timeout, memory=args.memory, cpu=args.cpu,
                     file_size=args.file_size, output=args.output, nproc=args.nproc,
                     disk=args.disk, notebook_timeout=args.notebook_timeout)

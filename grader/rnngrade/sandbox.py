@@ -27,7 +27,7 @@ environment reaches it), and it sees no process but its own (a PID namespace).
 
 It runs **without privileges whoever runs the grader**. As root, bubblewrap would keep root's
 capabilities inside the sandbox, so the command switches to an unprivileged user id of its
-own (:func:`sandbox_uid`: a number no account uses, one per grading process, so no other
+own (:func:`sandbox_uid`: a number no account uses, two per grading process, so no other
 process on the machine shares it) with no capabilities, no way to regain them
 (``no_new_privs``) and no supplementary groups. As an ordinary user, bubblewrap puts the
 process in a new user namespace with every capability dropped and no further user
@@ -37,8 +37,10 @@ Memory, CPU time, file size, open files and processes are kernel-enforced limits
 bomb gets a ``MemoryError``, a busy loop ``SIGXCPU`` (``SIGKILL`` 5 s later), a fork bomb
 ``BlockingIOError`` once it holds ``nproc`` processes. RLIMIT_NPROC counts the processes
 (and threads) of a *real* user id, and the kernel never applies it to root: that is why the
-sandboxed user id is never 0 and, as root, is a user id of the sandbox's own; as an ordinary
-user, the new user namespace counts only the sandbox's own processes. When the worker ends,
+sandboxed user id is never 0 and, as root, is a user id of the sandbox's own (two per grading
+process, used in turn: the notebook being judged and the next one's worker, started ahead,
+never share a count); as an ordinary user, the new user namespace counts only the sandbox's
+own processes. When the worker ends,
 its PID namespace ends with it, so nothing a student started survives the notebook.
 
 What this does *not* protect against (see the instructors' page): kernel exploits, reading
@@ -64,8 +66,8 @@ from rnngrade.settings import EXECUTION_ENV, GRADING_ENV
 
 __all__ = ["Limits", "Confinement", "available", "sandbox_uid", "prepare_workdir"]
 
-#: User ids handed to sandboxes when the grader runs as root: SANDBOX_UID_BASE + the grading
-#: process's pid (unique among live processes, far above any account's uid).
+#: User ids handed to sandboxes when the grader runs as root: SANDBOX_UID_BASE + twice the
+#: grading process's pid + 0 or 1 (unique among live processes, far above any account's uid).
 SANDBOX_UID_BASE = 1_500_000_000
 
 #: The only environment a student's process gets.
@@ -131,18 +133,18 @@ def available():
     return all(shutil.which(t) is not None for t in tools)
 
 
-def sandbox_uid():
+def sandbox_uid(slot=0):
     """The user id student code runs as: this process's own when it is not root, else a
-    user id of the sandbox's own (see the module's docstring)."""
+    user id of the sandbox's own (see the module's docstring), ``slot`` 0 or 1."""
     uid = os.geteuid()
-    return uid if uid != 0 else SANDBOX_UID_BASE + os.getpid()
+    return uid if uid != 0 else SANDBOX_UID_BASE + 2 * os.getpid() + slot
 
 
-def prepare_workdir(path):
+def prepare_workdir(path, slot=0):
     """Make ``path`` the sandbox's own folder: writable by the sandboxed user only."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    uid = sandbox_uid()
+    uid = sandbox_uid(slot)
     if os.geteuid() == 0:
         os.chown(path, uid, uid)
     os.chmod(path, 0o700)
@@ -192,11 +194,14 @@ class Confinement:
     enabled : bool
         ``False`` runs student code unconfined (only for machines without bubblewrap; the
         command refuses this unless asked with ``--no-confine``).
+    slot : int
+        Which of the grading process's two sandbox user ids (as root) it runs as, 0 or 1.
     """
 
     hide: list
     limits: Limits = dataclasses.field(default_factory=Limits)
     enabled: bool = True
+    slot: int = 0
 
     def needed(self):
         """Folders mounted back read-only: the Python installation, rnnlib and rnngrade."""
@@ -274,7 +279,7 @@ class Confinement:
         for k, v in sorted(env.items()):
             cmd += ["--setenv", k, v]
         if root:
-            uid = str(sandbox_uid())
+            uid = str(sandbox_uid(self.slot))
             cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
         cmd += ["prlimit", f"--as={int(lim.memory)}", f"--cpu={int(lim.cpu)}:{int(lim.cpu) + 5}",

@@ -15,6 +15,7 @@ score at all.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import hashlib
 import multiprocessing.util
@@ -87,6 +88,10 @@ class _WorkerAhead:
         except JudgeUnavailable:
             folder.cleanup()
             return None
+        if worker.proc.poll() is not None:  # it said hello, then died while it waited
+            worker.kill()
+            folder.cleanup()
+            return None
         return folder, worker
 
     def start(self, key, confinement, preload):
@@ -94,7 +99,7 @@ class _WorkerAhead:
         self.stop()
         folder = tempfile.TemporaryDirectory(prefix="rnnj-")
         try:
-            work = prepare_workdir(Path(folder.name) / "work")
+            work = prepare_workdir(Path(folder.name) / "work", confinement.slot)
             self.worker = Worker(confinement, str(work), preload, wait=False)
         except OSError:
             folder.cleanup()
@@ -161,11 +166,14 @@ def grade_submission(task, shared):
         preload = preload_modules(source)
         key = (repr(conf), preload)
         with _LOCK:
-            ahead = _AHEAD.take(key)
+            folder, worker = _AHEAD.take(key) or (tempfile.TemporaryDirectory(prefix="rnnj-"), None)
+            if worker is not None:
+                conf = worker.confinement
             if shared.get("ahead"):
-                _AHEAD.start(key, conf, preload)  # for the next notebook, while this one runs
-            folder, worker = ahead or (tempfile.TemporaryDirectory(prefix="rnnj-"), None)
-            work = worker.workdir if worker else prepare_workdir(Path(folder.name) / "work")
+                # The next notebook's worker, started now, runs as the other sandbox user:
+                # its process does not count against this notebook's process limit.
+                _AHEAD.start(key, dataclasses.replace(conf, slot=1 - conf.slot), preload)
+            work = worker.workdir if worker else prepare_workdir(Path(folder.name) / "work", conf.slot)
             old = os.environ.get(SEED_ENV)
             if shared.get("seed") is not None:
                 os.environ[SEED_ENV] = str(shared["seed"])  # read by the checkers, here only
