@@ -896,6 +896,29 @@ print("traces:", os.path.exists("left-behind.txt"), hasattr(numpy, "left_behind"
 """
 
 
+def _grade_ann_then_bob(tiny_course, tmp_path, monkeypatch, ann_cell, bob_cell, **limits):
+    """Grade two honest students, each with an extra cell, in one local process (the second
+    one's worker started ahead while the first is judged); ``{student: what it printed}``."""
+    from rnngrade.pipeline import grade_class
+
+    _, release = tiny_course
+    course = make_course(tmp_path / "course", ROOT)
+    _one_honest_student(tmp_path, release, "ann", extra=[("setup", ann_cell)])
+    _one_honest_student(tmp_path, release, "bob", extra=[("setup", bob_cell)])
+    monkeypatch.setenv("PATH", _env()["PATH"])
+    report = grade_class(tmp_path / "submitted", course=course,
+                         limits=Limits(cell_timeout=10, memory=2**30, cpu=60, **limits),
+                         echo=lambda *a: None, progress=False, copies=False)
+    assert report["exit"] == 0
+    assert scores_csv(report["grades_csv"]) == {("ann", A): 7.0, ("bob", A): 7.0}
+    printed = {}
+    for name in ("ann", "bob"):
+        nb = nbformat.read(str(course / "grading" / "autograded" / name / A / f"{A}.ipynb"), as_version=4)
+        printed[name] = " ".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                                 for o in c.outputs)
+    return printed
+
+
 @needs_bwrap
 def test_the_worker_started_ahead_is_a_fresh_sandbox_and_stops_with_the_class(tiny_course, tmp_path,
                                                                               monkeypatch):
@@ -904,12 +927,7 @@ def test_the_worker_started_ahead_is_a_fresh_sandbox_and_stops_with_the_class(ti
     # first student's files, module changes and processes are not the next one's), and stop
     # with the class: no worker process and no folder of it left behind.
     import rnngrade.task
-    from rnngrade.pipeline import grade_class
 
-    _, release = tiny_course
-    course = make_course(tmp_path / "course", ROOT)
-    _one_honest_student(tmp_path, release, "ann", extra=[("setup", LEAVE_TRACES)])
-    _one_honest_student(tmp_path, release, "bob", extra=[("setup", LOOK_FOR_TRACES)])
     taken = []
     take = rnngrade.task._AHEAD.take
 
@@ -919,17 +937,11 @@ def test_the_worker_started_ahead_is_a_fresh_sandbox_and_stops_with_the_class(ti
         return got
 
     monkeypatch.setattr(rnngrade.task._AHEAD, "take", spy)
-    monkeypatch.setenv("PATH", _env()["PATH"])
     before = {p.name for p in Path(tempfile.gettempdir()).glob("rnnj-*")}
-    report = grade_class(tmp_path / "submitted", course=course,
-                         limits=Limits(cell_timeout=10, memory=2**30, cpu=60),
-                         echo=lambda *a: None, progress=False, copies=False)
-    assert report["exit"] == 0 and scores_csv(report["grades_csv"]) == {("ann", A): 7.0, ("bob", A): 7.0}
+    printed = _grade_ann_then_bob(tiny_course, tmp_path, monkeypatch, LEAVE_TRACES, LOOK_FOR_TRACES)
     # preflight, ann, bob: ann's worker was started during the preflight, bob's during ann's run
     assert taken == [False, True, True], taken
-    nb = nbformat.read(str(course / "grading" / "autograded" / "bob" / A / f"{A}.ipynb"), as_version=4)
-    printed = " ".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "traces: False False []" in printed, printed
+    assert "traces: False False []" in printed["bob"], printed["bob"]
     assert rnngrade.task._AHEAD.worker is None
     assert {p.name for p in Path(tempfile.gettempdir()).glob("rnnj-*")} <= before
     workers = [proc.name for proc in Path("/proc").iterdir() if proc.name.isdigit()
@@ -1009,21 +1021,8 @@ def test_the_worker_started_ahead_takes_none_of_the_notebooks_processes(tiny_cou
     # Limits.nproc: the processes the student's code may hold at once, its worker included.
     # The next notebook's worker, started while this one runs, is not the student's: as root,
     # it runs as the grading process's other sandbox user id. (Found by an attack.)
-    from rnngrade.pipeline import grade_class
-
-    _, release = tiny_course
-    course = make_course(tmp_path / "course", ROOT)
-    _one_honest_student(tmp_path, release, "ann", extra=[("setup", HOLD_EVERY_PROCESS)])
-    _one_honest_student(tmp_path, release, "bob")
-    monkeypatch.setenv("PATH", _env()["PATH"])
-    report = grade_class(tmp_path / "submitted", course=course,
-                         limits=Limits(cell_timeout=10, memory=2**30, cpu=60, nproc=8),
-                         echo=lambda *a: None, progress=False, copies=False)
-    assert report["exit"] == 0
-    assert scores_csv(report["grades_csv"]) == {("ann", A): 7.0, ("bob", A): 7.0}
-    nb = nbformat.read(str(course / "grading" / "autograded" / "ann" / A / f"{A}.ipynb"), as_version=4)
-    printed = " ".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "processes: 7" in printed, printed  # 8 with the worker itself
+    printed = _grade_ann_then_bob(tiny_course, tmp_path, monkeypatch, HOLD_EVERY_PROCESS, "", nproc=8)
+    assert "processes: 7" in printed["ann"], printed["ann"]  # 8 with the worker itself
 
 
 def _processes_mentioning(text):
