@@ -1076,3 +1076,30 @@ def test_a_command_stopped_by_a_signal_leaves_no_process_behind(tiny_course, tmp
             proc.kill()
         for pid in _processes_mentioning(str(private_tmp)):
             os.kill(pid, signal.SIGKILL)
+
+
+WATCH_THE_COMMAND = """
+import os, sys, time
+from rnngrade import pipeline
+if sys.argv[2] == "polling":
+    del os.pidfd_open  # a kernel before Linux 5.3
+pipeline._end_with_the_command(int(sys.argv[1]))
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["pidfd", "polling"])
+def test_a_pool_process_ends_when_the_command_ends(how):
+    command = subprocess.Popen(["sleep", "60"])
+    pool_process = subprocess.Popen([sys.executable, "-c", WATCH_THE_COMMAND, str(command.pid), how],
+                                    env=_env())
+    try:
+        time.sleep(1.0)
+        assert pool_process.poll() is None, "it ended while the command was running"
+        command.kill()
+        command.wait()
+        assert pool_process.wait(timeout=5) == -9
+    finally:
+        for proc in (command, pool_process):
+            if proc.poll() is None:
+                proc.kill()

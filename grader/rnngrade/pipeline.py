@@ -244,20 +244,29 @@ def _end_with_the_command(command_pid):
     """In a pool process: end as soon as the command (process ``command_pid``) ends.
 
     Killed (``kill -9``, the out-of-memory killer), the command cannot stop its pool, whose
-    processes would go on grading, each keeping a sandboxed worker started ahead, for nobody.
+    processes would go on waiting, each keeping a sandboxed worker started ahead, for nobody.
     Their parent is multiprocessing's fork server, which lives as long as they do: so each
-    watches the command itself (a pidfd) and kills itself (bubblewrap's --die-with-parent
-    then ends its workers)."""
+    watches the command itself (its pidfd; on a kernel without pidfds, Linux < 5.3, by asking
+    every second) and kills itself (bubblewrap's --die-with-parent then ends its workers)."""
+    def ended():
+        os.kill(os.getpid(), signal.SIGKILL)
+
     try:
         pidfd = os.pidfd_open(command_pid)
     except ProcessLookupError:
-        os.kill(os.getpid(), signal.SIGKILL)
-    except (OSError, AttributeError):  # no pidfd on this kernel: the pool ends with its queue
-        return
-
-    def watch():
-        select.select([pidfd], [], [])
-        os.kill(os.getpid(), signal.SIGKILL)
+        ended()
+    except (OSError, AttributeError):
+        def watch():
+            while True:
+                time.sleep(1.0)
+                try:
+                    os.kill(command_pid, 0)
+                except ProcessLookupError:
+                    ended()
+    else:
+        def watch():
+            select.select([pidfd], [], [])
+            ended()
 
     threading.Thread(target=watch, name="end-with-the-command", daemon=True).start()
 
