@@ -64,9 +64,9 @@ def solution_sources(nb):
 class _WorkerAhead:
     """The next notebook's worker, started while this process judges the current one.
 
-    A worker's start (bubblewrap, Python, numpy, the notebook's own imports: about a second
-    for a notebook that plots) is most of what a short notebook costs. Started ahead, in a
-    folder of its own, it starts on the machine's other core while the current notebook runs,
+    A worker's start (bubblewrap, Python, numpy, the instructor's imports: about a second for
+    a notebook that plots) is most of what a short notebook costs. Started ahead, in a folder
+    of its own, it starts on another core (if one is free) while the current notebook runs,
     and the next notebook of the same assignment (the class is graded assignment by
     assignment) finds it ready. It runs no student code before its notebook takes it: each
     notebook still gets a fresh process, folder and sandbox of its own.
