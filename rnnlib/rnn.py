@@ -77,8 +77,8 @@ def tanh_in_place(z):
     that OpenBLAS reported as Haswell) numpy's float64 ``tanh`` was slow: ``exp`` plus four
     cheap in-place passes took about half its time, and in :func:`rnn_forward` the tanh was
     close to half of every step's time. On other CPUs ``np.tanh`` can be the faster one. In
-    float32 numpy's ``tanh`` is about as fast as the identity at the sizes of this course. ``bench/run.py`` times both on the machine it runs on; the Performance page shows
-    them.
+    float32 numpy's ``tanh`` is about as fast as the identity at the sizes of this course.
+    ``bench/run.py`` times both on the machine it runs on; the Performance page shows them.
 
     Parameters
     ----------

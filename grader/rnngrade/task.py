@@ -20,7 +20,6 @@ import functools
 import hashlib
 import multiprocessing.util
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -97,10 +96,9 @@ class _WorkerAhead:
     def start(self, key, confinement, preload):
         """Start a worker for the next notebook of ``key`` (stopping any other)."""
         self.stop()
-        folder = tempfile.TemporaryDirectory(prefix="rnnj-")
+        folder, work = _work_folder(confinement.slot)
         try:
-            work = prepare_workdir(Path(folder.name) / "work", confinement.slot)
-            self.worker = Worker(confinement, str(work), preload, wait=False)
+            self.worker = Worker(confinement, work, preload, wait=False)
         except OSError:
             folder.cleanup()
             return
@@ -111,6 +109,12 @@ class _WorkerAhead:
             self.worker.kill()
             self.folder.cleanup()
         self.key = self.folder = self.worker = None
+
+
+def _work_folder(slot):
+    """``(temporary folder, the worker's folder in it)``, for sandbox user ``slot``."""
+    folder = tempfile.TemporaryDirectory(prefix="rnnj-")
+    return folder, str(prepare_workdir(Path(folder.name) / "work", slot))
 
 
 _AHEAD = _WorkerAhead()
@@ -166,20 +170,22 @@ def grade_submission(task, shared):
         preload = preload_modules(source)
         key = (repr(conf), preload)
         with _LOCK:
-            folder, worker = _AHEAD.take(key) or (tempfile.TemporaryDirectory(prefix="rnnj-"), None)
-            if worker is not None:
-                conf = worker.confinement
+            ahead = _AHEAD.take(key)
+            if ahead is not None:
+                folder, worker = ahead
+                conf, work = worker.confinement, worker.workdir
+            else:
+                (folder, work), worker = _work_folder(conf.slot), None
             if shared.get("ahead"):
                 # The next notebook's worker, started now, runs as the other sandbox user:
                 # its process does not count against this notebook's process limit.
                 _AHEAD.start(key, dataclasses.replace(conf, slot=1 - conf.slot), preload)
-            work = worker.workdir if worker else prepare_workdir(Path(folder.name) / "work", conf.slot)
             old = os.environ.get(SEED_ENV)
             if shared.get("seed") is not None:
                 os.environ[SEED_ENV] = str(shared["seed"])  # read by the checkers, here only
             try:
                 report = judge_notebook(norm.nb, source, conf, timeout=limits.cell_timeout,
-                                        workdir=str(work), worker=worker)
+                                        workdir=work, worker=worker)
             finally:
                 if old is None:
                     os.environ.pop(SEED_ENV, None)
@@ -187,8 +193,7 @@ def grade_submission(task, shared):
                     os.environ[SEED_ENV] = old
                 if worker is not None:
                     worker.kill()  # stopped by the judge, unless it failed before using it
-                shutil.rmtree(work, ignore_errors=True)
-                folder.cleanup()
+                folder.cleanup()  # the worker's folder with it
     except JudgeUnavailable as err:
         result["error"] = str(err)
         result["seconds"] = time.monotonic() - started
